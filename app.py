@@ -1,0 +1,130 @@
+"""recolor's Gradio demo: one photo in, five colorizations side by side.
+
+`python app.py [--host H] [--port P]`; the UI only wires `recolor` together.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
+
+from recolor import METHODS, RecolorError, load_image  # noqa: E402
+from recolor.color import gray_to_rgb, is_grayscale, luma  # noqa: E402
+from recolor.gallery import run_all  # noqa: E402
+from recolor.images import fit_within  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+EXAMPLES = ROOT / "examples"
+DISPLAY_SIDE = int(os.environ.get("RECOLOR_DISPLAY_SIDE", 2048))  # the app works at most this big
+CONCURRENCY = int(os.environ.get("RECOLOR_CONCURRENCY", 2))  # runs at once; each uses 5 threads
+QUEUE_SIZE = int(os.environ.get("RECOLOR_QUEUE_SIZE", 16))
+MAX_UPLOAD = os.environ.get("RECOLOR_MAX_UPLOAD", "30mb")
+
+# the option controls, in registry order: (method key, option)
+OPTIONS = [(key, o) for key, m in METHODS.items() for o in m.options]
+
+
+class UploadImage(gr.Image):
+    """An image input that hands the uploaded file's path straight to recolor, which reads
+    it with EXIF orientation, limits and clear error messages, instead of Gradio's decoding."""
+
+    def preprocess(self, payload):  # type: ignore[override]
+        if payload is not None and getattr(payload, "path", None):
+            return str(payload.path)
+        return super().preprocess(payload)
+
+
+def _read(path: str | None, name: str) -> np.ndarray | None:
+    if path is None:
+        return None
+    try:
+        return fit_within(load_image(path, name), DISPLAY_SIDE)
+    except RecolorError as e:
+        raise gr.Error(str(e), title="Cannot use this image") from None
+
+
+def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
+    """Colorize the grayscale version of `photo` with every method; stream the gallery."""
+    rgb = _read(photo, "photo")
+    if rgb is None:
+        raise gr.Error("Upload a photo first (or click one of the examples).", title="No photo")
+    ref = _read(reference, "reference")
+    colour = not is_grayscale(rgb)
+    gray = gray_to_rgb(luma(rgb))
+    options: dict[str, dict[str, Any]] = {}
+    for (key, o), value in zip(OPTIONS, option_values):
+        options.setdefault(key, {})[o.name] = o.parse(value)
+    note = ("Colour upload: the methods see its grayscale version; the original is shown as "
+            "ground truth." if colour else "")
+    for cells in run_all(gray, ref, options):
+        gallery = [(c.image, c.caption) for c in cells]
+        done = sum(c.ok for c in cells)
+        failed = [c.caption for c in cells if c.error]
+        status = f"{done} of {len(cells)} methods done. {note}"
+        if failed:
+            status += "\n\n" + "\n".join(f"- {f}" for f in failed)
+        yield gallery, gray, ref, (rgb if colour else None), status
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="recolor: colorize B/W photos five ways", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as demo:
+        gr.Markdown("# recolor\nUpload a black-and-white photo (a colour photo works too: its "
+                    "grayscale version is colorized and the original shown as ground truth) and, "
+                    "for the three colour-transfer methods, a colour reference photo.")
+        with gr.Row():
+            photo = UploadImage(type="filepath", label="Photo", sources=["upload", "clipboard"])
+            reference = UploadImage(type="filepath", label="Colour reference (optional)",
+                                    sources=["upload", "clipboard"])
+        controls = []
+        with gr.Accordion("Options", open=False):
+            for key, m in METHODS.items():
+                own = [o for k, o in OPTIONS if k == key]
+                if not own:
+                    continue
+                with gr.Row():
+                    gr.Markdown(f"**{m.name}**")
+                    for o in own:
+                        if isinstance(o.default, bool):
+                            controls.append(gr.Checkbox(o.default, label=o.name, info=o.help))
+                        else:
+                            controls.append(gr.Slider(o.minimum, o.maximum, o.default, step=o.step,
+                                                      label=o.name, info=o.help))
+        run = gr.Button("Colorize", variant="primary")
+        gallery = gr.Gallery(label="Mean/StD · Lab mean · PDF · pix2pix · DeOldify",
+                             columns=len(METHODS), object_fit="contain", height="auto",
+                             format="png")
+        with gr.Row():
+            gray_out = gr.Image(label="Grayscale input", interactive=False, format="png")
+            ref_out = gr.Image(label="Reference used", interactive=False, format="png")
+            truth_out = gr.Image(label="Ground truth (colour upload)", interactive=False,
+                                 format="png")
+        status = gr.Markdown()
+        examples = sorted(p for p in EXAMPLES.glob("*.jpg") if not p.stem.endswith("_ref"))
+        gr.Examples([[str(p), str(p.with_name(p.stem + "_ref.jpg"))] for p in examples],
+                    inputs=[photo, reference], label="Examples (photo, reference)")
+        run.click(colorize_all, [photo, reference, *controls],
+                  [gallery, gray_out, ref_out, truth_out, status], api_name="colorize")
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="interface to listen on (0.0.0.0 to serve a network, as a Space does)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    args = parser.parse_args()
+    build_demo().launch(server_name=args.host, server_port=args.port, share=False,
+                        allowed_paths=[str(EXAMPLES)], max_file_size=MAX_UPLOAD,
+                        show_error=True)
+
+
+if __name__ == "__main__":
+    main()

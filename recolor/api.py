@@ -1,0 +1,59 @@
+"""`colorize`: the one entry point the app, the CLI and the evaluation share."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .color import is_grayscale, lab_to_rgb, rgb_to_lab
+from .errors import RecolorError, ReferenceRequired
+from .images import ImageLike, fit_within, load_image, resize
+from .registry import get_method
+
+WORK_SIDE = int(os.environ.get("RECOLOR_WORK_SIDE", 1024))
+
+
+def colorize(image: ImageLike, method: str, reference: ImageLike | None = None,
+             work_side: int | None = None, **options: Any) -> np.ndarray:
+    """Colorize `image` (uint8 RGB or gray array, PIL image, path or bytes) with `method`
+    (a key of `recolor.METHODS`) and return uint8 RGB of the input's size.
+
+    Inputs larger than `work_side` pixels on their long side are processed at that size; the
+    colour is then upsampled to the original size and combined with the original lightness.
+    `keep_luminance`, where a method has it, defaults to True for B/W inputs and False for
+    colour ones (a colour photo gets the paper's plain transfer).
+    """
+    m = get_method(method)
+    rgb = load_image(image, "image")
+    ref = None
+    if m.needs_reference:
+        if reference is None:
+            raise ReferenceRequired(f"{m.name} transfers colours from a reference photo: "
+                                    "give a colour reference image")
+        ref = fit_within(load_image(reference, "reference"), work_side or WORK_SIDE)
+    opts = m.parse_options(options)
+    if "keep_luminance" in opts and "keep_luminance" not in options:
+        opts["keep_luminance"] = is_grayscale(rgb)
+    small = fit_within(rgb, work_side or WORK_SIDE)
+    out = m.run(small, ref, **opts)
+    if out.shape != small.shape or out.dtype != np.uint8:
+        raise RecolorError(f"{m.name} returned {out.shape} {out.dtype}, expected "
+                           f"{small.shape} uint8")
+    if small is rgb:
+        return out
+    if opts.get("keep_luminance", True):
+        return upsample_chroma(out, rgb)
+    return resize(out, (rgb.shape[1], rgb.shape[0]))
+
+
+def upsample_chroma(small: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """The a, b channels of `small` upsampled (bicubic) to `original`'s size, with the
+    original's L: the lightness is never resampled."""
+    lab = rgb_to_lab(original)
+    ab = torch.from_numpy(rgb_to_lab(small)[..., 1:]).permute(2, 0, 1)[None]
+    ab = F.interpolate(ab, size=lab.shape[:2], mode="bicubic", align_corners=False)
+    lab[..., 1:] = ab[0].permute(1, 2, 0).numpy()
+    return lab_to_rgb(lab)

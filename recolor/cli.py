@@ -1,0 +1,126 @@
+"""Command line: `python -m recolor colorize|train|... --help`."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+from .api import colorize
+from .errors import RecolorError
+from .images import load_image
+from .registry import METHODS
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+# subcommands implemented elsewhere: name -> module exposing add_arguments(parser) and main(args)
+_PLUGINS = {
+    "train": "recolor.train.cli",
+}
+
+
+def _option_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per distinct method option in the registry (default: the method's own)."""
+    seen = {}
+    for m in METHODS.values():
+        for o in m.options:
+            seen.setdefault(o.name, o)
+    group = parser.add_argument_group("method options (each applies to the methods that have it)")
+    for o in seen.values():
+        flag = "--" + o.name.replace("_", "-")
+        if isinstance(o.default, bool):
+            group.add_argument(flag, dest=o.name, action=argparse.BooleanOptionalAction,
+                               default=None, help=o.help)
+        else:
+            group.add_argument(flag, dest=o.name, type=type(o.default), default=None, help=o.help)
+
+
+def expand_inputs(paths: list[str]) -> list[Path]:
+    """Files as given, and the image files directly inside any folder, sorted."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            out.append(p)
+    return out
+
+
+def cmd_colorize(args: argparse.Namespace) -> int:
+    keys = list(METHODS) if args.method == "all" else args.method.split(",")
+    for k in keys:
+        if k not in METHODS:
+            print(f"error: unknown method {k!r}; choose from all, {', '.join(METHODS)}",
+                  file=sys.stderr)
+            return 2
+    files = expand_inputs(args.inputs)
+    if not files:
+        print("error: no input images found", file=sys.stderr)
+        return 2
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    given = {o.name: getattr(args, o.name) for m in METHODS.values() for o in m.options
+             if getattr(args, o.name) is not None}
+    reference = None
+    if args.reference is not None:
+        try:
+            reference = load_image(args.reference, "reference")
+        except RecolorError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    written, bad_files = 0, 0
+    for f in tqdm(files, desc="colorize", unit="img", file=sys.stderr):
+        try:
+            rgb = load_image(f, f.name)
+        except RecolorError as e:
+            tqdm.write(f"error: {e}", file=sys.stderr)
+            bad_files += 1
+            continue
+        ok = 0
+        for k in keys:
+            m = METHODS[k]
+            if m.needs_reference and reference is None and args.method == "all":
+                continue  # `all` without a reference: the methods that need none
+            opts = {n: v for n, v in given.items() if n in {o.name for o in m.options}}
+            try:
+                out = colorize(rgb, k, reference=reference, **opts)
+            except RecolorError as e:
+                tqdm.write(f"error: {f.name}: {m.name}: {e}", file=sys.stderr)
+                continue
+            Image.fromarray(out).save(out_dir / f"{f.stem}_{k}.png")
+            ok += 1
+        written += ok
+        bad_files += ok == 0
+    print(f"{written} images written to {out_dir}; {bad_files} of {len(files)} inputs failed",
+          file=sys.stderr)
+    return 1 if bad_files == len(files) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m recolor", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("colorize", help="colorize image files and folders")
+    p.add_argument("inputs", nargs="+", help="image files and/or folders of images")
+    p.add_argument("--method", default="all",
+                   help=f"all, or one or more of {', '.join(METHODS)} separated by commas")
+    p.add_argument("--reference", help="colour reference image for the transfer methods")
+    p.add_argument("--out", required=True, help="output folder")
+    _option_flags(p)
+    p.set_defaults(func=cmd_colorize)
+    for name, module in _PLUGINS.items():
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        sp = sub.add_parser(name, help=(mod.__doc__ or "").strip().splitlines()[0])
+        mod.add_arguments(sp)
+        sp.set_defaults(func=mod.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,88 @@
+"""Colour spaces: sRGB <-> CIE Lab (D65) and BT.601 luma, for NumPy arrays and torch tensors.
+
+One implementation (in torch, so it also runs on a GPU and inside training code); the NumPy
+functions are thin wrappers. Lab is float32 with L in [0, 100] and a, b roughly in [-128, 127].
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+_RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
+                            [0.212671, 0.715160, 0.072169],
+                            [0.019334, 0.119193, 0.950227]], dtype=torch.float64)
+_XYZ_TO_RGB = torch.linalg.inv(_RGB_TO_XYZ)
+_WHITE = torch.tensor([0.950456, 1.0, 1.088754], dtype=torch.float64)
+_DELTA = 6.0 / 29.0
+
+BT601 = (0.299, 0.587, 0.114)
+
+
+def rgb_to_lab_t(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB in [0, 1], channel-last (..., 3) -> Lab (..., 3)."""
+    rgb = rgb.clamp(0.0, 1.0)
+    lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    m = (_RGB_TO_XYZ / _WHITE[:, None]).to(rgb)
+    xyz = lin @ m.T
+    f = torch.where(xyz > _DELTA ** 3, xyz.clamp_min(1e-12) ** (1.0 / 3.0),
+                    xyz / (3 * _DELTA ** 2) + 4.0 / 29.0)
+    fx, fy, fz = f.unbind(-1)
+    return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=-1)
+
+
+def lab_to_rgb_t(lab: torch.Tensor) -> torch.Tensor:
+    """Lab (..., 3) -> sRGB in [0, 1] (clipped to the gamut), channel-last."""
+    L, a, b = lab.unbind(-1)
+    fy = (L + 16.0) / 116.0
+    f = torch.stack([fy + a / 500.0, fy, fy - b / 200.0], dim=-1)
+    xyz = torch.where(f > _DELTA, f ** 3, 3 * _DELTA ** 2 * (f - 4.0 / 29.0))
+    m = (_XYZ_TO_RGB * _WHITE[None, :]).to(lab)
+    lin = (xyz @ m.T).clamp(0.0, 1.0)
+    rgb = torch.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin.clamp_min(1e-12) ** (1 / 2.4) - 0.055)
+    return rgb.clamp(0.0, 1.0)
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """uint8 (or float in [0, 1]) RGB array (H, W, 3) -> float32 Lab (H, W, 3)."""
+    t = torch.tensor(rgb, dtype=torch.float32)
+    t = t / 255.0 if rgb.dtype == np.uint8 else t
+    return rgb_to_lab_t(t).numpy()
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """float Lab (H, W, 3) -> uint8 RGB (H, W, 3)."""
+    rgb = lab_to_rgb_t(torch.tensor(lab, dtype=torch.float32))
+    return to_uint8(rgb.numpy() * 255.0)
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Round and clip a float array on the 0-255 scale to uint8."""
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma of a uint8 RGB array, as uint8 (H, W): the grayscale the app and
+    the evaluation feed to every method."""
+    y = rgb[..., 0] * np.float32(BT601[0]) + rgb[..., 1] * np.float32(BT601[1]) \
+        + rgb[..., 2] * np.float32(BT601[2])
+    return to_uint8(y)
+
+
+def gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    """(H, W) -> (H, W, 3) by repeating the channel."""
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+def is_grayscale(rgb: np.ndarray, tol: int = 2) -> bool:
+    """True when all three channels agree within `tol` levels (a B/W photo saved as RGB)."""
+    if rgb.ndim == 2:
+        return True
+    r, g, b = (rgb[..., i].astype(np.int16) for i in range(3))
+    return bool(max(np.abs(r - g).max(), np.abs(g - b).max()) <= tol)
+
+
+def with_luminance(rgb: np.ndarray, L: np.ndarray) -> np.ndarray:
+    """Replace the Lab lightness of `rgb` (uint8) by `L` (float, same H, W); keeps its chroma."""
+    lab = rgb_to_lab(rgb)
+    lab[..., 0] = L
+    return lab_to_rgb(lab)

@@ -1,0 +1,121 @@
+"""Run every registered method at once on one photo and stream the five-column gallery.
+
+Used by the app (each column fills as soon as its method finishes) and usable without Gradio.
+A method that fails or runs past its time budget fills its column with its message; the
+others still finish.
+"""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .api import colorize
+from .errors import RecolorError
+from .registry import METHODS
+
+TIME_BUDGET_S = float(os.environ.get("RECOLOR_TIME_BUDGET_S", 120))
+
+# One pool for the whole process, so concurrent users share a bounded number of threads.
+_POOL = ThreadPoolExecutor(max_workers=int(os.environ.get("RECOLOR_WORKERS", len(METHODS))),
+                           thread_name_prefix="recolor")
+
+
+@dataclass
+class Cell:
+    """One gallery column: the method, its image (or a placeholder) and its caption."""
+    key: str
+    image: np.ndarray
+    caption: str
+    seconds: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.seconds is not None
+
+
+def placeholder(text: str, size: tuple[int, int] = (256, 256)) -> np.ndarray:
+    """A light gray tile with `text` wrapped on it, for a column that has no image."""
+    w, h = size
+    im = Image.new("RGB", (w, h), (236, 236, 236))
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=max(12, w // 18))
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        trial = f"{line} {word}".strip()
+        if draw.textlength(trial, font=font) > w - 16 and line:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    lines.append(line)
+    y = max(8, h // 2 - len(lines) * font.size // 2)
+    for text_line in lines:
+        draw.text((8, y), text_line, fill=(90, 90, 90), font=font)
+        y += int(font.size * 1.3)
+    return np.asarray(im)
+
+
+def _timed(key: str, rgb: np.ndarray, reference: np.ndarray | None,
+           options: dict[str, Any]) -> tuple[np.ndarray, float]:
+    start = time.perf_counter()
+    out = colorize(rgb, key, reference=reference, **options)
+    return out, time.perf_counter() - start
+
+
+def run_all(rgb: np.ndarray, reference: np.ndarray | None,
+            options: dict[str, dict[str, Any]] | None = None,
+            budget_s: float = TIME_BUDGET_S) -> Iterator[list[Cell]]:
+    """Start all methods on `rgb` and yield the list of cells (in registry order) first with
+    "running" placeholders and then each time a method finishes."""
+    options = options or {}
+    tile = _tile_size(rgb)
+    cells = [Cell(k, placeholder(f"{m.name}: running...", tile), f"{m.name} · running...")
+             for k, m in METHODS.items()]
+    futures: dict[Future, int] = {}
+    for i, (key, m) in enumerate(METHODS.items()):
+        if m.needs_reference and reference is None:
+            cells[i] = _failed(key, "needs a colour reference image", tile)
+            continue
+        futures[_POOL.submit(_timed, key, rgb, reference, options.get(key, {}))] = i
+    yield cells
+    deadline = time.monotonic() + budget_s
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=max(0.0, deadline - time.monotonic()),
+                             return_when=FIRST_COMPLETED)
+        if not done:  # time budget spent: the stragglers report it, the thread runs out alone
+            for f in pending:
+                f.cancel()
+                cells[futures[f]] = _failed(cells[futures[f]].key,
+                                            f"timed out after {budget_s:.0f} s", tile)
+            yield cells
+            return
+        for f in done:
+            i, key = futures[f], cells[futures[f]].key
+            try:
+                out, secs = f.result()
+                cells[i] = Cell(key, out, f"{METHODS[key].name} · {secs:.2f} s", secs)
+            except RecolorError as e:
+                cells[i] = _failed(key, str(e), tile)
+            except Exception as e:  # noqa: BLE001 - one method's bug must not sink the others
+                cells[i] = _failed(key, f"internal error: {type(e).__name__}: {e}", tile)
+        yield cells
+
+
+def _failed(key: str, message: str, tile: tuple[int, int]) -> Cell:
+    name = METHODS[key].name
+    return Cell(key, placeholder(f"{name}: {message}", tile), f"{name} · {message}", error=message)
+
+
+def _tile_size(rgb: np.ndarray) -> tuple[int, int]:
+    """Placeholder size with the photo's aspect ratio, 256 px on the long side."""
+    h, w = rgb.shape[:2]
+    s = 256 / max(h, w)
+    return max(64, round(w * s)), max(64, round(h * s))

@@ -1,0 +1,38 @@
+import numpy as np
+from skimage.color import lab2rgb, rgb2lab
+
+from recolor.color import gray_to_rgb, is_grayscale, lab_to_rgb, luma, rgb_to_lab, with_luminance
+
+
+def test_lab_matches_scikit_image(colour_photos):
+    rgb = colour_photos[0]
+    np.testing.assert_allclose(rgb_to_lab(rgb), rgb2lab(rgb), atol=0.02)
+    lab = rgb2lab(rgb)
+    back = lab_to_rgb(lab.astype(np.float32))
+    assert np.abs(back.astype(int) - np.rint(lab2rgb(lab) * 255).astype(int)).max() <= 1
+
+
+def test_round_trip_is_lossless_on_uint8():
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    assert np.array_equal(lab_to_rgb(rgb_to_lab(rgb)), rgb)
+
+
+def test_luma_is_bt601():
+    rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]]], dtype=np.uint8)
+    assert luma(rgb).tolist() == [[76, 150, 29, round(0.299 * 10 + 0.587 * 20 + 0.114 * 30)]]
+
+
+def test_gray_detection(colour_photos):
+    gray = gray_to_rgb(luma(colour_photos[0]))
+    assert is_grayscale(gray)
+    assert not is_grayscale(colour_photos[0])
+
+
+def test_with_luminance_keeps_l_and_chroma(colour_photos):
+    rgb = colour_photos[0]
+    target_L = rgb_to_lab(gray_to_rgb(luma(colour_photos[1][:rgb.shape[0], :rgb.shape[1]])))[..., 0]
+    if target_L.shape != rgb.shape[:2]:
+        target_L = np.full(rgb.shape[:2], 50.0, np.float32)
+    out = rgb_to_lab(with_luminance(rgb, target_L))
+    assert np.median(np.abs(out[..., 0] - target_L)) < 0.5
