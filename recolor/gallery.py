@@ -84,7 +84,7 @@ def run_all(rgb: np.ndarray, reference: np.ndarray | None,
             cells[i] = _failed(key, "needs a colour reference image", tile)
             continue
         futures[_POOL.submit(_timed, key, rgb, reference, options.get(key, {}))] = i
-    yield cells
+    yield list(cells)
     deadline = time.monotonic() + budget_s
     pending = set(futures)
     while pending:
@@ -95,7 +95,7 @@ def run_all(rgb: np.ndarray, reference: np.ndarray | None,
                 f.cancel()
                 cells[futures[f]] = _failed(cells[futures[f]].key,
                                             f"timed out after {budget_s:.0f} s", tile)
-            yield cells
+            yield list(cells)
             return
         for f in done:
             i, key = futures[f], cells[futures[f]].key
@@ -106,7 +106,7 @@ def run_all(rgb: np.ndarray, reference: np.ndarray | None,
                 cells[i] = _failed(key, str(e), tile)
             except Exception as e:  # noqa: BLE001 - one method's bug must not sink the others
                 cells[i] = _failed(key, f"internal error: {type(e).__name__}: {e}", tile)
-        yield cells
+        yield list(cells)
 
 
 def _failed(key: str, message: str, tile: tuple[int, int]) -> Cell:

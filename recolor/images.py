@@ -41,9 +41,9 @@ def load_image(src: ImageLike, name: str = "image", max_pixels: int | None = Non
         path = Path(src)
         if not path.is_file():
             raise ImageError(f"{name}: no such file: {path}")
-        size = path.stat().st_size
+        name = name if name == path.name else f"{name} ({path.name})"
         with open(path, "rb") as f:
-            rgb = _open(f, f"{name} ({path.name})" if name != path.name else name, max_pixels, size)
+            rgb = _open(f, name, max_pixels, path.stat().st_size)
     else:
         raise ImageError(f"{name}: expected a file path, bytes, PIL image or array, "
                          f"got {type(src).__name__}")

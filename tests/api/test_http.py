@@ -1,0 +1,43 @@
+"""The app over HTTP, with gradio_client, as a user of the API would call it."""
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from recolor import METHODS
+
+from ..conftest import EXAMPLES
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server, verbose=False)
+
+
+def test_colorize_with_reference_returns_five_images_in_order(client):
+    result = client.predict(handle_file(str(EXAMPLES / "05_interior.jpg")),
+                            handle_file(str(EXAMPLES / "05_interior_ref.jpg")),
+                            api_name="/colorize")
+    gallery = result[0]
+    assert len(gallery) == len(METHODS)
+    for item, m in zip(gallery, METHODS.values()):
+        assert item["caption"].startswith(m.name)
+        assert Image.open(item["image"]).size[0] > 0
+
+
+def test_without_reference_says_why(client):
+    gallery = client.predict(handle_file(str(EXAMPLES / "06_food.jpg")), None,
+                             api_name="/colorize")[0]
+    for item in gallery[:3]:
+        assert "reference" in item["caption"]
+
+
+def test_bad_upload_is_an_error_and_the_server_stays_up(client, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(Exception, match="not an image"):
+        client.predict(handle_file(str(bad)), None, api_name="/colorize")
+    gallery = client.predict(handle_file(str(EXAMPLES / "06_food.jpg")),
+                             handle_file(str(EXAMPLES / "06_food_ref.jpg")), api_name="/colorize")[0]
+    assert len(gallery) == len(METHODS)

@@ -1,0 +1,62 @@
+import gradio as gr
+import numpy as np
+import pytest
+
+import app
+from recolor import METHODS
+
+EX = app.EXAMPLES
+
+
+def test_demo_builds_with_the_colorize_endpoint():
+    demo = app.build_demo()
+    names = [d.api_name for d in demo.fns.values()]
+    assert "colorize" in names
+
+
+def _last(gen):
+    out = None
+    for out in gen:
+        pass
+    return out
+
+
+def _defaults():
+    return [o.default for _, o in app.OPTIONS]
+
+
+def test_gray_upload_fills_five_columns(tmp_path):
+    gallery, gray, ref, truth, status = _last(app.colorize_all(
+        str(EX / "02_animal.jpg"), str(EX / "02_animal_ref.jpg"), *_defaults()))
+    assert len(gallery) == len(METHODS)
+    for (image, caption), m in zip(gallery, METHODS.values()):
+        assert caption.startswith(m.name) and image.ndim == 3
+    assert truth is None and gray.shape == ref.shape[:0] + gray.shape
+    assert "3 of 5" in status or "5 of 5" in status or "4 of 5" in status
+
+
+def test_colour_upload_shows_ground_truth():
+    gallery, gray, ref, truth, status = _last(app.colorize_all(
+        str(EX / "01_people_ref.jpg"), str(EX / "02_animal_ref.jpg"), *_defaults()))
+    assert truth is not None and truth.shape == gray.shape
+    assert (gray[..., 0] == gray[..., 1]).all() and not (truth[..., 0] == truth[..., 1]).all()
+    assert "ground truth" in status
+
+
+def test_bad_upload_is_a_readable_error(tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("hello")
+    with pytest.raises(gr.Error, match="not an image"):
+        _last(app.colorize_all(str(bad), None, *_defaults()))
+    with pytest.raises(gr.Error, match="Upload a photo"):
+        _last(app.colorize_all(None, None, *_defaults()))
+
+
+def test_options_are_applied():
+    opts = _defaults()
+    i = [o.name for _, o in app.OPTIONS].index("iterations")
+    a = _last(app.colorize_all(str(EX / "03_landscape.jpg"), str(EX / "03_landscape_ref.jpg"), *opts))
+    opts[i] = 2
+    b = _last(app.colorize_all(str(EX / "03_landscape.jpg"), str(EX / "03_landscape_ref.jpg"), *opts))
+    pdf = list(METHODS).index("pdf")
+    assert not np.array_equal(a[0][pdf][0], b[0][pdf][0])

@@ -1,0 +1,63 @@
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from recolor import METHODS, gallery, registry
+
+
+def test_all_columns_fill_in_registry_order(example_pair):
+    gray, ref = example_pair
+    updates = list(gallery.run_all(gray, ref))
+    first, last = updates[0], updates[-1]
+    assert [c.key for c in last] == list(METHODS)
+    assert all("running" in c.caption or c.error for c in first)
+    for c in last:
+        assert c.image.dtype == np.uint8 and c.image.ndim == 3
+        assert c.caption.startswith(METHODS[c.key].name)
+        assert c.ok or c.error
+    for key in ("mean_std", "lab_mean", "pdf"):
+        cell = next(c for c in last if c.key == key)
+        assert cell.ok and cell.image.shape == gray.shape and " s" in cell.caption
+
+
+def test_without_reference_the_transfers_say_why(example_pair):
+    last = list(gallery.run_all(example_pair[0], None))[-1]
+    for c in last[:3]:
+        assert c.error and "reference" in c.caption
+
+
+@pytest.fixture
+def patched(monkeypatch):
+    def patch(key, fn):
+        monkeypatch.setitem(registry.METHODS, key, replace(METHODS[key], run=fn))
+    return patch
+
+
+def test_a_crashing_method_does_not_sink_the_others(example_pair, patched):
+    def boom(rgb, reference, **_):
+        raise RuntimeError("kaboom")
+    patched("lab_mean", boom)
+    last = list(gallery.run_all(*example_pair))[-1]
+    cell = {c.key: c for c in last}
+    assert "kaboom" in cell["lab_mean"].caption and cell["lab_mean"].error
+    assert cell["mean_std"].ok and cell["pdf"].ok
+
+
+def test_a_slow_method_times_out_alone(example_pair, patched):
+    def slow(rgb, reference, **_):
+        time.sleep(3)
+        return rgb
+    patched("mean_std", slow)
+    start = time.monotonic()
+    last = list(gallery.run_all(*example_pair, budget_s=1.0))[-1]
+    assert time.monotonic() - start < 2.5
+    cell = {c.key: c for c in last}
+    assert "timed out" in cell["mean_std"].caption
+    assert cell["lab_mean"].ok
+
+
+def test_placeholder_draws_text():
+    tile = gallery.placeholder("model not available yet", (200, 120))
+    assert tile.shape == (120, 200, 3) and tile.min() < 200  # some dark text pixels
