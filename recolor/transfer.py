@@ -94,32 +94,37 @@ def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor
     return f0 + w * (f1 - f0)
 
 
-def match_histogram_1d(x: torch.Tensor, ref: torch.Tensor, bins: int = 300) -> torch.Tensor:
+def match_histogram_1d(x: torch.Tensor, ref: torch.Tensor, bins: int = 300,
+                       wx: torch.Tensor | None = None, wr: torch.Tensor | None = None) -> torch.Tensor:
     """Map the values of `x` so their distribution matches `ref`'s: a transfer function
     tabulated on `bins` bins over x's range (piecewise-linear CDFs, each on its own range),
-    applied by linear interpolation."""
-    def cdf(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    applied by linear interpolation. `wx`, `wr`: optional sample weights (counts)."""
+    def cdf(v: torch.Tensor, w: torch.Tensor | None):
         lo, hi = v.min() - _EPS, v.max() + _EPS
         pos = (v - lo) * (bins / (hi - lo))
-        counts = torch.bincount(pos.long().clamp(0, bins - 1), minlength=bins).to(v.dtype)
+        counts = torch.bincount(pos.long().clamp(0, bins - 1), weights=w, minlength=bins)
+        counts = counts.to(v.dtype)
         c = torch.cat([counts.new_zeros(1), (counts + 1e-3).cumsum(0)])  # strictly increasing
         return c / c[-1], torch.linspace(0, 1, bins + 1, dtype=v.dtype) * (hi - lo) + lo, pos
 
-    cdf_x, _, pos = cdf(x)
-    cdf_r, edges_r, _ = cdf(ref)
+    cdf_x, _, pos = cdf(x, wx)
+    cdf_r, edges_r, _ = cdf(ref, wr)
     table = _interp(cdf_x, cdf_r, edges_r)
     i = pos.long().clamp(0, bins - 1)
     lower = table[i]
     return lower + (pos - i) * (table[i + 1] - lower)
 
 
-def pdf_transfer_nd(x: torch.Tensor, ref: torch.Tensor, rots: torch.Tensor) -> torch.Tensor:
+def pdf_transfer_nd(x: torch.Tensor, ref: torch.Tensor, rots: torch.Tensor,
+                    wx: torch.Tensor | None = None, wr: torch.Tensor | None = None) -> torch.Tensor:
     """Iterative distribution transfer (Pitie 2005) of (N, 3) samples toward (M, 3) ones:
-    per rotation, match the 1-D marginals along the rotated axes and move by the difference."""
+    per rotation, match the 1-D marginals along the rotated axes and move by the difference.
+    `wx`, `wr`: optional weights, when the samples are distinct colours with their counts."""
     x = x.clone()
     for R in rots:
         xr, rr = x @ R.T, ref @ R.T
-        moved = torch.stack([match_histogram_1d(xr[:, i], rr[:, i]) for i in range(3)], 1)
+        moved = torch.stack([match_histogram_1d(xr[:, i].contiguous(), rr[:, i].contiguous(),
+                                                wx=wx, wr=wr) for i in range(3)], 1)
         x += (moved - xr) @ R
     return x
 
@@ -132,18 +137,35 @@ def _shifts(t: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 def _regrain_solve(out, inp, col, iterations: int, level: int, smoothness: float):
     """Relaxation of Pitie 2005's regrain energy at one scale: stay close to `col` where the
-    input is flat, and keep the input's gradients (its grain and edges) everywhere."""
+    input is flat, and keep the input's gradients (its grain and edges) everywhere.
+
+    Per pixel, out <- (psi col + sum_k phi_k (out_k - inp_k + inp)) / den * (1 - rho) + rho out
+    over the 4 neighbours k (edges replicated), written as in-place multiply-adds.
+    """
     right, down, left, up = _shifts(inp)
     delta = ((right - left) ** 2 + (down - up) ** 2).sum(0, keepdim=True).sqrt()
     psi = (256.0 * delta / 5.0).clamp(max=1.0)
     phi = 30.0 * 2.0 ** (-level) / (1.0 + 10.0 * delta / smoothness)
     phis = [(s + phi) / 2 for s in _shifts(phi)]
-    phi_sum = sum(phis)
-    const = psi * col + inp * phi_sum - sum(p * s for p, s in zip(phis, _shifts(inp)))
     rho = 0.2
-    scale = (1 - rho) / (psi + phi_sum + 1e-6)
+    scale = (1 - rho) / (psi + sum(phis) + 1e-6)
+    const = (psi * col + inp * sum(phis) - sum(p * s for p, s in zip(phis, _shifts(inp)))) * scale
+    # a neighbour outside the image is the pixel itself: fold that into the diagonal term
+    diag = torch.full_like(phi, rho)
+    diag[..., :, -1] += phis[0][..., :, -1] * scale[..., :, -1]
+    diag[..., -1, :] += phis[1][..., -1, :] * scale[..., -1, :]
+    diag[..., :, 0] += phis[2][..., :, 0] * scale[..., :, 0]
+    diag[..., 0, :] += phis[3][..., 0, :] * scale[..., 0, :]
+    pr, pd, pl, pu = (p * scale for p in phis)
+    out = out.contiguous().clone()
+    acc = torch.empty_like(out)
     for _ in range(iterations):
-        out = (const + sum(p * s for p, s in zip(phis, _shifts(out)))) * scale + rho * out
+        acc.copy_(const).addcmul_(out, diag)
+        acc[..., :, :-1].addcmul_(pr[..., :, :-1], out[..., :, 1:])
+        acc[..., :-1, :].addcmul_(pd[..., :-1, :], out[..., 1:, :])
+        acc[..., :, 1:].addcmul_(pl[..., :, 1:], out[..., :, :-1])
+        acc[..., 1:, :].addcmul_(pu[..., 1:, :], out[..., :-1, :])
+        out, acc = acc, out
     return out
 
 
@@ -166,11 +188,32 @@ def apply_regrain(inp: torch.Tensor, col: torch.Tensor, smoothness: float = 1.0)
     return solve(inp.clone(), inp, col, _REGRAIN_ITERATIONS, 0)
 
 
+def _distinct_levels(rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """For a gray image (three equal channels): its distinct levels as (U, 3) colours in
+    [0, 1], their pixel counts and each pixel's index. The N-D transfer then runs on at
+    most 256 weighted points instead of every pixel. None for a colour image."""
+    if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
+        return None
+    g = torch.from_numpy(np.ascontiguousarray(rgb[..., 0])).reshape(-1).long()
+    counts = torch.bincount(g, minlength=256)
+    levels = torch.nonzero(counts).squeeze(1)
+    index = torch.zeros(256, dtype=torch.long)
+    index[levels] = torch.arange(len(levels))
+    colours = (levels.float() / 255.0)[:, None].expand(-1, 3).contiguous()
+    return colours, counts[levels].float(), index[g]
+
+
 def pdf(rgb: np.ndarray, reference: np.ndarray, iterations: int = 10, regrain: bool = True,
         keep_luminance: bool = True, seed: int = 0) -> np.ndarray:
     """PDF transfer (Pitie et al. 2005/2007): N-D distribution transfer, then regrain."""
     x, r = _tensor(rgb), _tensor(reference)
-    out = pdf_transfer_nd(x.reshape(-1, 3), r.reshape(-1, 3), rotations(iterations, seed))
+    rots = rotations(iterations, seed)
+    levels = _distinct_levels(rgb)
+    if levels is None:
+        out = pdf_transfer_nd(x.reshape(-1, 3), r.reshape(-1, 3), rots)
+    else:
+        colours, counts, index = levels
+        out = pdf_transfer_nd(colours, r.reshape(-1, 3), rots, wx=counts)[index]
     out = out.reshape(x.shape).clamp(0, 1)
     if regrain:
         out = apply_regrain(x.permute(2, 0, 1), out.permute(2, 0, 1)).permute(1, 2, 0)

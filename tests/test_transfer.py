@@ -138,3 +138,14 @@ def test_gray_expanded_input_is_accepted(colour_photos, example_pair):
     gray = gray_to_rgb(luma(colour_photos[2]))
     for fn in TRANSFERS:
         assert fn(gray, example_pair[1]).shape == gray.shape
+
+
+def test_gray_fast_path_equals_the_per_pixel_transfer(example_pair):
+    gray, ref = example_pair
+    x, r = transfer._tensor(gray).reshape(-1, 3), transfer._tensor(ref).reshape(-1, 3)
+    rots = transfer.rotations(8, seed=1)
+    per_pixel = transfer.pdf_transfer_nd(x, r, rots)
+    colours, counts, index = transfer._distinct_levels(gray)
+    assert len(colours) <= 256 and int(counts.sum()) == len(x)
+    fast = transfer.pdf_transfer_nd(colours, r, rots, wx=counts)[index]
+    assert torch.allclose(fast, per_pixel, atol=1e-4)
