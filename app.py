@@ -18,6 +18,7 @@ from recolor import METHODS, RecolorError, load_image  # noqa: E402
 from recolor.color import gray_to_rgb, is_grayscale, luma  # noqa: E402
 from recolor.gallery import run_all  # noqa: E402
 from recolor.images import fit_within  # noqa: E402
+from recolor.metrics import COLUMNS, LABELS, score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
@@ -61,7 +62,10 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
     for (key, o), value in zip(OPTIONS, option_values):
         options.setdefault(key, {})[o.name] = o.parse(value)
     note = ("Colour upload: the methods see its grayscale version; the original is shown as "
-            "ground truth." if colour else "")
+            "ground truth and each result is scored against it." if colour else "")
+    scores: dict[str, list] = {}
+    if colour:
+        scores["gray"] = _score_row("gray (no colour)", gray, rgb, 0.0)
     for cells in run_all(gray, ref, options):
         gallery = [(c.image, c.caption) for c in cells]
         done = sum(c.ok for c in cells)
@@ -69,7 +73,21 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
         status = f"{done} of {len(cells)} methods done. {note}"
         if failed:
             status += "\n\n" + "\n".join(f"- {f}" for f in failed)
-        yield gallery, gray, ref, (rgb if colour else None), status
+        if colour:
+            for c in cells:
+                if c.ok and c.key not in scores:
+                    scores[c.key] = _score_row(METHODS[c.key].name, c.image, rgb, c.seconds)
+        table = [scores[k] for k in ["gray", *METHODS] if k in scores] if colour else None
+        yield gallery, gray, ref, (rgb if colour else None), table, status
+
+
+SCORE_HEADERS = ["method", *[LABELS[c] for c in COLUMNS], "seconds"]
+
+
+def _score_row(name: str, image: np.ndarray, truth: np.ndarray, seconds: float) -> list:
+    """One row of the score table: the same metrics as `python -m recolor evaluate`."""
+    s = score(image, truth)
+    return [name, *[round(s[c], 3 if c == "ssim" else 2) for c in COLUMNS], round(seconds, 2)]
 
 
 def build_demo() -> gr.Blocks:
@@ -105,12 +123,14 @@ def build_demo() -> gr.Blocks:
             ref_out = gr.Image(label="Reference used", interactive=False, format="png")
             truth_out = gr.Image(label="Ground truth (colour upload)", interactive=False,
                                  format="png")
+        scores = gr.Dataframe(headers=SCORE_HEADERS, label="Scores against the original "
+                              "(colour uploads only)", interactive=False)
         status = gr.Markdown()
         examples = sorted(p for p in EXAMPLES.glob("*.jpg") if not p.stem.endswith("_ref"))
         gr.Examples([[str(p), str(p.with_name(p.stem + "_ref.jpg"))] for p in examples],
                     inputs=[photo, reference], label="Examples (photo, reference)")
         run.click(colorize_all, [photo, reference, *controls],
-                  [gallery, gray_out, ref_out, truth_out, status], api_name="colorize")
+                  [gallery, gray_out, ref_out, truth_out, scores, status], api_name="colorize")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 

@@ -18,6 +18,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 # subcommands implemented elsewhere: name -> module exposing add_arguments(parser) and main(args)
 _PLUGINS = {
+    "evaluate": "recolor.evaluate",
     "train": "recolor.train.cli",
 }
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import app
-from recolor import METHODS
+from recolor import METHODS, metrics
 
 EX = app.EXAMPLES
 
@@ -26,19 +26,26 @@ def _defaults():
 
 
 def test_gray_upload_fills_five_columns(tmp_path):
-    gallery, gray, ref, truth, status = _last(app.colorize_all(
+    gallery, gray, ref, truth, table, status = _last(app.colorize_all(
         str(EX / "02_animal.jpg"), str(EX / "02_animal_ref.jpg"), *_defaults()))
+    assert table is None
     assert len(gallery) == len(METHODS)
     for (image, caption), m in zip(gallery, METHODS.values()):
         assert caption.startswith(m.name) and image.ndim == 3
-    assert truth is None and gray.shape == ref.shape[:0] + gray.shape
+    assert truth is None and gray.ndim == 3 and ref.ndim == 3
     assert "3 of 5" in status or "5 of 5" in status or "4 of 5" in status
 
 
 def test_colour_upload_shows_ground_truth():
-    gallery, gray, ref, truth, status = _last(app.colorize_all(
+    gallery, gray, ref, truth, table, status = _last(app.colorize_all(
         str(EX / "01_people_ref.jpg"), str(EX / "02_animal_ref.jpg"), *_defaults()))
     assert truth is not None and truth.shape == gray.shape
+    names = [row[0] for row in table]
+    assert names[0].startswith("gray") and "Lab mean transfer" in names
+    # the table agrees with the metrics module on the same images
+    lab = next(row for row in table if row[0] == "Lab mean transfer")
+    lab_img = next(im for im, cap in gallery if cap.startswith("Lab mean"))
+    assert lab[3] == round(metrics.delta_e(lab_img, truth), 2)
     assert (gray[..., 0] == gray[..., 1]).all() and not (truth[..., 0] == truth[..., 1]).all()
     assert "ground truth" in status
 

@@ -41,3 +41,12 @@ def test_bad_upload_is_an_error_and_the_server_stays_up(client, tmp_path):
     gallery = client.predict(handle_file(str(EXAMPLES / "06_food.jpg")),
                              handle_file(str(EXAMPLES / "06_food_ref.jpg")), api_name="/colorize")[0]
     assert len(gallery) == len(METHODS)
+
+
+def test_colour_upload_returns_the_score_table(client):
+    result = client.predict(handle_file(str(EXAMPLES / "03_landscape_ref.jpg")),
+                            handle_file(str(EXAMPLES / "04_street_ref.jpg")), api_name="/colorize")
+    table = result[4]
+    rows = table["data"]
+    assert rows[0][0].startswith("gray") and any(r[0] == "PDF transfer" for r in rows)
+    assert table["headers"][:2] == ["method", "PSNR dB"]

@@ -1,0 +1,49 @@
+"""Scores of a colorization against the original colour photo (both uint8 RGB, same size).
+
+PSNR and SSIM come from scikit-image, CIEDE2000 from scikit-image's Lab and deltaE; only the
+colourfulness of Hasler and Suesstrunk (2003) is written here.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from skimage.color import deltaE_ciede2000, rgb2lab
+from skimage.metrics import structural_similarity
+
+COLUMNS = ("psnr", "ssim", "de2000", "cf", "dcf")
+LABELS = {"psnr": "PSNR dB", "ssim": "SSIM", "de2000": "ΔE2000", "cf": "CF", "dcf": "ΔCF",
+          "seconds": "seconds"}
+
+
+def psnr(out: np.ndarray, truth: np.ndarray) -> float:
+    """PSNR in dB on RGB with data range 255; identical images give +inf."""
+    mse = np.mean((out.astype(np.float64) - truth.astype(np.float64)) ** 2)
+    return math.inf if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
+
+
+def ssim(out: np.ndarray, truth: np.ndarray) -> float:
+    """Mean SSIM over the RGB channels (7x7 window, smaller for tiny images)."""
+    win = min(7, min(out.shape[:2]) // 2 * 2 - 1)
+    return float(structural_similarity(truth, out, channel_axis=-1, data_range=255, win_size=max(3, win)))
+
+
+def delta_e(out: np.ndarray, truth: np.ndarray) -> float:
+    """Mean CIEDE2000 colour difference."""
+    return float(deltaE_ciede2000(rgb2lab(truth), rgb2lab(out)).mean())
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler & Suesstrunk 2003: sqrt(sd_rg^2 + sd_yb^2) + 0.3 sqrt(mu_rg^2 + mu_yb^2)."""
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    rg, yb = r - g, (r + g) / 2 - b
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def score(out: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """All metrics of `out` against `truth`; dcf = colourfulness(out) - colourfulness(truth)."""
+    if out.shape != truth.shape:
+        raise ValueError(f"output {out.shape} and ground truth {truth.shape} differ in size")
+    cf, cf_truth = colourfulness(out), colourfulness(truth)
+    return {"psnr": psnr(out, truth), "ssim": ssim(out, truth), "de2000": delta_e(out, truth),
+            "cf": cf, "cf_truth": cf_truth, "dcf": cf - cf_truth}
