@@ -35,6 +35,8 @@ class UploadImage(gr.Image):
     """An image input that hands the uploaded file's path straight to recolor, which reads
     it with EXIF orientation, limits and clear error messages, instead of Gradio's decoding."""
 
+    is_template = True  # rendered by the browser as a plain gr.Image
+
     def preprocess(self, payload):  # type: ignore[override]
         if payload is not None and getattr(payload, "path", None):
             return str(payload.path)
@@ -97,9 +99,10 @@ def build_demo() -> gr.Blocks:
                     "grayscale version is colorized and the original shown as ground truth) and, "
                     "for the three colour-transfer methods, a colour reference photo.")
         with gr.Row():
-            photo = UploadImage(type="filepath", label="Photo", sources=["upload", "clipboard"])
+            photo = UploadImage(type="filepath", label="Photo", sources=["upload", "clipboard"],
+                                elem_id="photo")
             reference = UploadImage(type="filepath", label="Colour reference (optional)",
-                                    sources=["upload", "clipboard"])
+                                    sources=["upload", "clipboard"], elem_id="reference")
         controls = []
         with gr.Accordion("Options", open=False):
             for key, m in METHODS.items():
@@ -114,21 +117,22 @@ def build_demo() -> gr.Blocks:
                         else:
                             controls.append(gr.Slider(o.minimum, o.maximum, o.default, step=o.step,
                                                       label=o.name, info=o.help))
-        run = gr.Button("Colorize", variant="primary")
+        run = gr.Button("Colorize", variant="primary", elem_id="run")
         gallery = gr.Gallery(label="Mean/StD · Lab mean · PDF · pix2pix · DeOldify",
                              columns=len(METHODS), object_fit="contain", height="auto",
-                             format="png")
+                             format="png", elem_id="gallery")
         with gr.Row():
             gray_out = gr.Image(label="Grayscale input", interactive=False, format="png")
             ref_out = gr.Image(label="Reference used", interactive=False, format="png")
             truth_out = gr.Image(label="Ground truth (colour upload)", interactive=False,
                                  format="png")
         scores = gr.Dataframe(headers=SCORE_HEADERS, label="Scores against the original "
-                              "(colour uploads only)", interactive=False)
-        status = gr.Markdown()
+                              "(colour uploads only)", interactive=False, elem_id="scores")
+        status = gr.Markdown(elem_id="status")
         examples = sorted(p for p in EXAMPLES.glob("*.jpg") if not p.stem.endswith("_ref"))
         gr.Examples([[str(p), str(p.with_name(p.stem + "_ref.jpg"))] for p in examples],
-                    inputs=[photo, reference], label="Examples (photo, reference)")
+                    inputs=[photo, reference], label="Examples (photo, reference)",
+                    elem_id="examples")
         run.click(colorize_all, [photo, reference, *controls],
                   [gallery, gray_out, ref_out, truth_out, scores, status], api_name="colorize")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)

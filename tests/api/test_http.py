@@ -50,3 +50,29 @@ def test_colour_upload_returns_the_score_table(client):
     rows = table["data"]
     assert rows[0][0].startswith("gray") and any(r[0] == "PDF transfer" for r in rows)
     assert table["headers"][:2] == ["method", "PSNR dB"]
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "app.py", "../app.py", "recolor/api.py",
+                                  "/proc/self/environ"])
+def test_no_file_outside_the_allowed_folders_is_served(server, path):
+    import urllib.error
+    import urllib.request
+    from pathlib import Path as P
+    root = P(__file__).resolve().parents[2]
+    target = path if path.startswith("/") else str(root / path)
+    for url in (f"{server}gradio_api/file={target}", f"{server}file={target}",
+                f"{server}gradio_api/file={path}"):
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                body = r.read()
+        except urllib.error.HTTPError as e:
+            assert e.code in (403, 404, 400), url
+            continue
+        assert b"root:" not in body and b"def colorize" not in body and b"import" not in body, url
+
+
+def test_examples_are_served(server):
+    import urllib.request
+    url = f"{server}gradio_api/file={EXAMPLES / '01_people.jpg'}"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        assert r.read()[:2] == b"\xff\xd8"

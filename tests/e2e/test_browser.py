@@ -1,0 +1,99 @@
+"""The real app in headless Chromium (Debian's /usr/bin/chromium), driven by Playwright.
+
+Skipped, with the reason, where no Chromium is installed, unless RECOLOR_E2E=1 (CI sets it
+after installing Chromium), in which case a missing browser is a failure.
+Screenshots go to tests/output/e2e/.
+"""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from recolor import METHODS
+
+from ..conftest import EXAMPLES, ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.server]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and os.environ.get("RECOLOR_E2E") != "1":
+    pytest.skip("no chromium on PATH (apt-get install -y chromium)", allow_module_level=True)
+
+OUT = ROOT / "tests" / "output" / "e2e"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    assert CHROMIUM, "RECOLOR_E2E=1 but chromium is not installed"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.set_default_timeout(60_000)
+    page.goto(server)
+    page.locator("#photo input[type=file]").wait_for(state="attached")
+    yield page
+    page.close()
+
+
+def _wait_for_gallery(page):
+    items = page.locator("#gallery .gallery-item")
+    page.wait_for_function(
+        """n => {
+            const items = document.querySelectorAll('#gallery .gallery-item');
+            if (items.length !== n) return false;
+            return [...items].every(it => {
+                const img = it.querySelector('img');
+                const cap = it.querySelector('.caption-label');
+                return img && img.complete && img.naturalWidth > 0 && cap
+                       && !cap.textContent.includes('running');
+            });
+        }""", arg=len(METHODS), timeout=120_000)
+    return items
+
+
+def test_upload_run_and_see_five_captioned_images(page):
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.locator("#photo input[type=file]").set_input_files(str(EXAMPLES / "02_animal.jpg"))
+    page.locator("#reference input[type=file]").set_input_files(str(EXAMPLES / "02_animal_ref.jpg"))
+    page.locator("#photo img").first.wait_for()
+    page.locator("#reference img").first.wait_for()
+    page.locator("#run").click()
+    items = _wait_for_gallery(page)
+    for i, m in enumerate(METHODS.values()):
+        item = items.nth(i)
+        assert item.locator(".caption-label").inner_text().startswith(m.name)
+        size = item.locator("img").evaluate("im => [im.naturalWidth, im.naturalHeight]")
+        assert size[0] > 0 and size[1] > 0
+    page.screenshot(path=str(OUT / "gallery.png"), full_page=True)
+    assert (OUT / "gallery.png").stat().st_size > 10_000
+
+
+def test_clicking_an_example_fills_the_inputs(page):
+    page.locator("text=Examples").first.scroll_into_view_if_needed()
+    rows = page.locator("#examples tbody tr")
+    rows.first.click()
+    page.locator("#photo img").first.wait_for()
+    page.locator("#reference img").first.wait_for()
+    page.locator("#run").click()
+    _wait_for_gallery(page)
+    page.screenshot(path=str(OUT / "example.png"), full_page=True)
+
+
+def test_a_bad_upload_shows_a_readable_message(page, tmp_path):
+    bad = tmp_path / "holiday.jpg"
+    bad.write_text("this is a text file, not a photo\n" * 10)
+    page.locator("#photo input[type=file]").set_input_files(str(bad))
+    page.wait_for_timeout(1000)
+    page.locator("#run").click()
+    page.get_by_text("not an image").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(OUT / "bad_upload.png"), full_page=True)
