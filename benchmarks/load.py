@@ -1,0 +1,152 @@
+"""Load test of the app over loopback with gradio_client.
+
+    python benchmarks/load.py                 # 20 clients x 3 requests, 512x512 photos
+    python benchmarks/load.py --single        # one full five-method run, and each method in it
+    python benchmarks/load.py --url http://127.0.0.1:7860/   # against a running app
+
+Starts `python app.py` on a free loopback port unless --url is given. Every request either
+completes (five gallery items), is rejected cleanly (the queue is full: "busy, try again"), or
+fails (anything else). Prints those counts, p50/p95 latency and the server's peak RSS. Bounded:
+--clients x --requests requests and at most --max-seconds in all; it stops by itself.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.conftest import free_port  # noqa: E402
+
+
+def start_server(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import socket
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("app.py did not start")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def inputs(tmp: Path) -> tuple[str, str]:
+    """A 512x512 grayscale photo and a 512x512 colour reference from examples/."""
+    photo = Image.open(ROOT / "examples" / "01_people.jpg").convert("L").resize((512, 512))
+    ref = Image.open(ROOT / "examples" / "01_people_ref.jpg").convert("RGB").resize((512, 512))
+    photo.save(tmp / "photo.png")
+    ref.save(tmp / "ref.png")
+    return str(tmp / "photo.png"), str(tmp / "ref.png")
+
+
+def single(url: str, photo: str, ref: str) -> None:
+    from gradio_client import Client, handle_file
+    client = Client(url, verbose=False)
+    client.predict(handle_file(photo), handle_file(ref), api_name="/colorize")  # warm-up
+    start = time.perf_counter()
+    gallery = client.predict(handle_file(photo), handle_file(ref), api_name="/colorize")[0]
+    total = time.perf_counter() - start
+    print(f"{'method':<22} {'seconds':>8}")
+    for item in gallery:
+        m = re.match(r"(.+?) · ([\d.]+) s$", item["caption"])
+        print(f"{m.group(1):<22} {float(m.group(2)):>8.2f}" if m else f"{item['caption']}")
+    print(f"{'whole gallery (HTTP)':<22} {total:>8.2f}")
+
+
+def load(url: str, photo: str, ref: str, clients: int, requests: int, max_seconds: float) -> dict:
+    from gradio_client import Client, handle_file
+    results: list[tuple[str, float]] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + max_seconds
+
+    def worker() -> None:
+        try:
+            client = Client(url, verbose=False)
+        except Exception:  # noqa: BLE001
+            with lock:
+                results.extend([("failed", 0.0)] * requests)
+            return
+        for _ in range(requests):
+            if time.monotonic() > deadline:
+                with lock:
+                    results.append(("skipped", 0.0))
+                continue
+            start = time.perf_counter()
+            try:
+                job = client.submit(handle_file(photo), handle_file(ref), api_name="/colorize")
+                out = job.result(timeout=max(1.0, deadline - time.monotonic()))
+                kind = "completed" if len(out[0]) == 5 else "failed"
+            except Exception as e:  # noqa: BLE001
+                text = str(e).lower()
+                kind = "rejected" if ("queue" in text and "full" in text) or "busy" in text else "failed"
+                if kind == "failed":
+                    print(f"failed: {type(e).__name__}: {e}", file=sys.stderr)
+            with lock:
+                results.append((kind, time.perf_counter() - start))
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.monotonic()) + 30)
+    lat = sorted(s for k, s in results if k == "completed")
+    count = {k: sum(1 for r in results if r[0] == k) for k in ("completed", "rejected", "failed", "skipped")}
+    pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")  # noqa: E731
+    return {**count, "p50": statistics.median(lat) if lat else float("nan"), "p95": pct(0.95)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--url")
+    p.add_argument("--single", action="store_true")
+    p.add_argument("--clients", type=int, default=20)
+    p.add_argument("--requests", type=int, default=3)
+    p.add_argument("--max-seconds", type=float, default=600)
+    args = p.parse_args()
+    proc = None
+    url = args.url
+    if url is None:
+        port = free_port()
+        proc = start_server(port)
+        url = f"http://127.0.0.1:{port}/"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            photo, ref = inputs(Path(tmp))
+            if args.single:
+                single(url, photo, ref)
+            else:
+                r = load(url, photo, ref, args.clients, args.requests, args.max_seconds)
+                print(f"{'clients':>7} {'requests':>8} {'completed':>9} {'rejected':>8} {'failed':>6} "
+                      f"{'skipped':>7} {'p50 s':>7} {'p95 s':>7} {'peak RSS MB':>11}")
+                rss = peak_rss_mb(proc.pid) if proc else float("nan")
+                print(f"{args.clients:>7} {args.clients * args.requests:>8} {r['completed']:>9} "
+                      f"{r['rejected']:>8} {r['failed']:>6} {r['skipped']:>7} {r['p50']:>7.2f} "
+                      f"{r['p95']:>7.2f} {rss:>11.0f}")
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
