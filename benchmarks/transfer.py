@@ -21,15 +21,24 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from recolor import transfer  # noqa: E402
+from recolor.color import gray_to_rgb, luma  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def load_pair(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """A colour photo and a different colour reference, both resized to size x size."""
-    a = Image.open(EXAMPLES / "03_landscape_ref.jpg").convert("RGB").resize((size, size))
+def load_pair(size: int, gray: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A photo (colour, or its BT.601 grayscale as three channels) and a different colour
+    reference, both resized to size x size."""
+    a = np.asarray(Image.open(EXAMPLES / "03_landscape_ref.jpg").convert("RGB").resize((size, size)))
     b = Image.open(EXAMPLES / "01_people_ref.jpg").convert("RGB").resize((size, size))
-    return np.asarray(a), np.asarray(b)
+    if gray:
+        a = gray_to_rgb(luma(a))
+    return a, np.asarray(b)
+
+
+def cv2_lab(bgr: np.ndarray) -> np.ndarray:
+    import cv2  # noqa: PLC0415 - the reference's own Lab conversion
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB).astype(np.float64)
 
 
 def median_time(fn, repeats: int) -> tuple[float, np.ndarray]:
@@ -47,6 +56,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--inputs", nargs="+", default=["gray", "colour"], choices=["gray", "colour"],
+                   help="gray: a B/W photo, the app's case; colour: a colour photo, the paper's")
     args = p.parse_args()
     ref_impl = ColorTransfer()
     bgr = lambda x: np.ascontiguousarray(x[..., ::-1])  # noqa: E731
@@ -58,16 +69,20 @@ def main() -> None:
         ("pdf+regrain", lambda s, r: transfer.pdf(s, r, iterations=6, regrain=True, keep_luminance=False),
          lambda s, r: bgr(ref_impl.pdf_transfer(bgr(s), bgr(r), regrain=True))),
     ]
-    print(f"{'method':<12} {'size':>6} {'ours s':>9} {'reference s':>12} {'speed-up':>9} {'mean dE2000':>12}")
-    for size in args.sizes:
-        src, ref = load_pair(size)
+    print(f"{'method':<12} {'input':<7} {'size':>6} {'ours s':>9} {'reference s':>12} {'speed-up':>9} "
+          f"{'mean dE2000':>12} {'NaN in ref.':>11}")
+    for size, kind in [(s, k) for s in args.sizes for k in args.inputs]:
+        src, ref = load_pair(size, gray=kind == "gray")
         for name, ours, theirs in cases:
             ours(src, ref)  # warm-up
             t_ours, out_ours = median_time(lambda: ours(src, ref), args.repeats)
-            t_ref, out_ref = median_time(lambda: theirs(src, ref), args.repeats)
+            with np.errstate(all="ignore"):
+                t_ref, out_ref = median_time(lambda: theirs(src, ref), args.repeats)
+                nan = bool(np.isnan(ref_impl.mean_std_transfer(
+                    *(cv2_lab(bgr(x)) for x in (src, ref)))).any()) if name == "lab_mean" else False
             de = deltaE_ciede2000(rgb2lab(out_ours), rgb2lab(out_ref)).mean()
-            print(f"{name:<12} {size:>4}^2 {t_ours:>9.3f} {t_ref:>12.3f} {t_ref / t_ours:>8.1f}x {de:>12.2f}",
-                  flush=True)
+            print(f"{name:<12} {kind:<7} {size:>4}^2 {t_ours:>9.3f} {t_ref:>12.3f} {t_ref / t_ours:>8.1f}x "
+                  f"{de:>12.2f} {'yes' if nan else 'no':>11}", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ uint8 RGB reference to a uint8 RGB output of the input's size, deterministically
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -23,14 +25,67 @@ def _uint8(t: torch.Tensor) -> np.ndarray:
     return to_uint8(t.numpy() * 255.0)
 
 
-def _match_moments(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """(x - mean x) / std x * std ref + mean ref per channel of (N, C) tensors.
+REFERENCE_SAMPLES = 1 << 18  # a reference's statistics are estimated on at most this many pixels
+
+
+def _reference(reference: np.ndarray) -> torch.Tensor:
+    """The reference's pixels as (M, 3) samples in [0, 1]; a regular subsample of big ones."""
+    flat = reference.reshape(-1, 3)
+    step = -(-len(flat) // REFERENCE_SAMPLES)
+    return _tensor(flat[::step])
+
+
+GRAY_FAST_PATH = True  # tests switch it off to check the fast path against the plain one
+
+
+@dataclass
+class _Pixels:
+    """The input's pixels as (U, 3) samples in [0, 1]: every pixel, or, for a gray photo, its
+    at most 256 distinct levels with their pixel counts, so that any per-pixel colour mapping
+    runs on the levels and is then looked up for each pixel."""
+    values: torch.Tensor
+    weights: torch.Tensor | None
+    index: torch.Tensor | None
+    shape: tuple[int, int]
+
+    def expand(self, t: torch.Tensor) -> torch.Tensor:
+        """Per-sample (U, C) values -> per-pixel (H, W, C)."""
+        return (t if self.index is None else t[self.index]).reshape(*self.shape, t.shape[-1])
+
+
+def _pixels(rgb: np.ndarray) -> _Pixels:
+    h, w = rgb.shape[:2]
+    gray = GRAY_FAST_PATH and np.array_equal(rgb[..., 0], rgb[..., 1]) \
+        and np.array_equal(rgb[..., 0], rgb[..., 2])
+    if not gray:
+        return _Pixels(_tensor(rgb).reshape(-1, 3), None, None, (h, w))
+    g = torch.from_numpy(np.ascontiguousarray(rgb[..., 0])).reshape(-1).long()
+    counts = torch.bincount(g, minlength=256)
+    levels = torch.nonzero(counts).squeeze(1)
+    lookup = torch.zeros(256, dtype=torch.long)
+    lookup[levels] = torch.arange(len(levels))
+    values = (levels.float() / 255.0)[:, None].expand(-1, 3).contiguous()
+    return _Pixels(values, counts[levels].float(), lookup[g], (h, w))
+
+
+def _moments(x: torch.Tensor, w: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and (population) standard deviation of (N, C) samples, optionally
+    weighted."""
+    if w is None:
+        return x.mean(0), x.std(0, unbiased=False)
+    w = (w / w.sum())[:, None]
+    mu = (x * w).sum(0)
+    return mu, ((x - mu) ** 2 * w).sum(0).sqrt()
+
+
+def _match_moments(x: torch.Tensor, ref: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
+    """(x - mean x) / std x * std ref + mean ref per channel of (N, C) tensors (x weighted by w).
 
     A channel with (near) zero spread, such as a or b of a gray photo, has no shape to keep:
     it becomes the reference's mean instead of 0/0.
     """
-    mu, sd = x.mean(0), x.std(0, unbiased=False)
-    mu_r, sd_r = ref.mean(0), ref.std(0, unbiased=False)
+    mu, sd = _moments(x, w)
+    mu_r, sd_r = _moments(ref, None)
     flat = sd < 1e-4 * (1.0 + sd_r)
     gain = torch.where(flat, torch.zeros_like(sd), sd_r / sd.clamp_min(_EPS))
     return (x - mu) * gain + mu_r
@@ -45,22 +100,22 @@ def _keep_lightness(out_rgb: torch.Tensor, in_rgb: torch.Tensor) -> torch.Tensor
 
 def mean_std(rgb: np.ndarray, reference: np.ndarray, keep_luminance: bool = True) -> np.ndarray:
     """Mean/StD transfer: per-channel RGB moments of the input matched to the reference's."""
-    x, r = _tensor(rgb), _tensor(reference)
-    out = _match_moments(x.reshape(-1, 3), r.reshape(-1, 3)).reshape(x.shape).clamp(0, 1)
+    px = _pixels(rgb)
+    out = _match_moments(px.values, _reference(reference), px.weights).clamp(0, 1)
     if keep_luminance:
-        out = _keep_lightness(out, x)
-    return _uint8(out)
+        out = _keep_lightness(out, px.values)
+    return _uint8(px.expand(out))
 
 
 def lab_mean(rgb: np.ndarray, reference: np.ndarray, keep_luminance: bool = True) -> np.ndarray:
     """Reinhard et al. 2001: the same moment matching in CIE Lab. A gray input (a = b = 0
     everywhere) gets the reference's mean colour."""
-    lab = rgb_to_lab_t(_tensor(rgb))
-    lab_r = rgb_to_lab_t(_tensor(reference))
-    out = _match_moments(lab.reshape(-1, 3), lab_r.reshape(-1, 3)).reshape(lab.shape)
+    px = _pixels(rgb)
+    lab = rgb_to_lab_t(px.values)
+    out = _match_moments(lab, rgb_to_lab_t(_reference(reference)), px.weights)
     if keep_luminance:
-        out[..., 0] = lab[..., 0]
-    return _uint8(lab_to_rgb_t(out))
+        out[:, 0] = lab[:, 0]
+    return _uint8(px.expand(lab_to_rgb_t(out)))
 
 
 # Pitie et al. 2007's optimised set of rotations for 3-D: with these six, the 18 axes they
@@ -135,14 +190,15 @@ def _shifts(t: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return p[:, 1:-1, 2:], p[:, 2:, 1:-1], p[:, 1:-1, :-2], p[:, :-2, 1:-1]
 
 
-def _regrain_solve(out, inp, col, iterations: int, level: int, smoothness: float):
+def _regrain_solve(out, inp, col, guide, iterations: int, level: int, smoothness: float):
     """Relaxation of Pitie 2005's regrain energy at one scale: stay close to `col` where the
-    input is flat, and keep the input's gradients (its grain and edges) everywhere.
+    `guide` image is flat, and keep the gradients of `inp` (its grain and edges) everywhere.
 
     Per pixel, out <- (psi col + sum_k phi_k (out_k - inp_k + inp)) / den * (1 - rho) + rho out
-    over the 4 neighbours k (edges replicated), written as in-place multiply-adds.
+    over the 4 neighbours k (edges replicated), written as in-place multiply-adds. The weights
+    psi, phi come from the guide's RGB gradients; each channel is solved independently.
     """
-    right, down, left, up = _shifts(inp)
+    right, down, left, up = _shifts(guide)
     delta = ((right - left) ** 2 + (down - up) ** 2).sum(0, keepdim=True).sqrt()
     psi = (256.0 * delta / 5.0).clamp(max=1.0)
     phi = 30.0 * 2.0 ** (-level) / (1.0 + 10.0 * delta / smoothness)
@@ -172,52 +228,41 @@ def _regrain_solve(out, inp, col, iterations: int, level: int, smoothness: float
 _REGRAIN_ITERATIONS = (4, 16, 32, 64, 64, 64)  # finest scale first
 
 
-def apply_regrain(inp: torch.Tensor, col: torch.Tensor, smoothness: float = 1.0) -> torch.Tensor:
-    """Regrain (Pitie 2005) of (3, H, W) tensors in [0, 1]: the colours of `col` with the
-    gradients of `inp`, solved coarse to fine."""
-    def solve(out, inp, col, iters, level):
+def apply_regrain(inp: torch.Tensor, col: torch.Tensor, guide: torch.Tensor | None = None,
+                  smoothness: float = 1.0) -> torch.Tensor:
+    """Regrain (Pitie 2005) of (C, H, W) tensors: the values of `col` with the gradients of
+    `inp`, solved coarse to fine. `guide` (3, H, W) RGB in [0, 1], by default `inp`, sets
+    where edges are; with a separate guide, `inp` and `col` may be any channels (Lab a, b)."""
+    guide = inp if guide is None else guide
+
+    def down(t, size):
+        return F.interpolate(t[None], size, mode="bilinear", align_corners=False)[0]
+
+    def solve(out, inp, col, guide, iters, level):
         h, w = inp.shape[-2:]
         h2, w2 = (h + 1) // 2, (w + 1) // 2
         if len(iters) > 1 and h2 > 20 and w2 > 20:
-            def down(t):
-                return F.interpolate(t[None], (h2, w2), mode="bilinear", align_corners=False)[0]
-            coarse = solve(down(out), down(inp), down(col), iters[1:], level + 1)
+            coarse = solve(*(down(t, (h2, w2)) for t in (out, inp, col, guide)), iters[1:], level + 1)
             out = F.interpolate(coarse[None], (h, w), mode="bilinear", align_corners=False)[0]
-        return _regrain_solve(out, inp, col, iters[0], level, smoothness)
+        return _regrain_solve(out, inp, col, guide, iters[0], level, smoothness)
 
-    return solve(inp.clone(), inp, col, _REGRAIN_ITERATIONS, 0)
-
-
-def _distinct_levels(rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-    """For a gray image (three equal channels): its distinct levels as (U, 3) colours in
-    [0, 1], their pixel counts and each pixel's index. The N-D transfer then runs on at
-    most 256 weighted points instead of every pixel. None for a colour image."""
-    if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
-        return None
-    g = torch.from_numpy(np.ascontiguousarray(rgb[..., 0])).reshape(-1).long()
-    counts = torch.bincount(g, minlength=256)
-    levels = torch.nonzero(counts).squeeze(1)
-    index = torch.zeros(256, dtype=torch.long)
-    index[levels] = torch.arange(len(levels))
-    colours = (levels.float() / 255.0)[:, None].expand(-1, 3).contiguous()
-    return colours, counts[levels].float(), index[g]
+    return solve(inp, inp, col, guide, _REGRAIN_ITERATIONS, 0)
 
 
 def pdf(rgb: np.ndarray, reference: np.ndarray, iterations: int = 10, regrain: bool = True,
         keep_luminance: bool = True, seed: int = 0) -> np.ndarray:
-    """PDF transfer (Pitie et al. 2005/2007): N-D distribution transfer, then regrain."""
-    x, r = _tensor(rgb), _tensor(reference)
-    rots = rotations(iterations, seed)
-    levels = _distinct_levels(rgb)
-    if levels is None:
-        out = pdf_transfer_nd(x.reshape(-1, 3), r.reshape(-1, 3), rots)
-    else:
-        colours, counts, index = levels
-        out = pdf_transfer_nd(colours, r.reshape(-1, 3), rots, wx=counts)[index]
-    out = out.reshape(x.shape).clamp(0, 1)
-    if regrain:
-        out = apply_regrain(x.permute(2, 0, 1), out.permute(2, 0, 1)).permute(1, 2, 0)
-        out = out.clamp(0, 1)
-    if keep_luminance:
-        out = _keep_lightness(out, x)
-    return _uint8(out)
+    """PDF transfer (Pitie et al. 2005/2007): N-D distribution transfer, then regrain.
+
+    With keep_luminance, regrain runs on the Lab a, b channels (guided by the input's RGB
+    edges) and the input's L is put back, so the output's lightness is the input's."""
+    px = _pixels(rgb)
+    mapped = pdf_transfer_nd(px.values, _reference(reference), rotations(iterations, seed), wx=px.weights).clamp(0, 1)
+    if not regrain:
+        return _uint8(px.expand(_keep_lightness(mapped, px.values) if keep_luminance else mapped))
+    guide = _tensor(rgb).permute(2, 0, 1)
+    if not keep_luminance:
+        return _uint8(apply_regrain(guide, px.expand(mapped).permute(2, 0, 1)).permute(1, 2, 0).clamp(0, 1))
+    lab_in, lab_out = rgb_to_lab_t(px.values), rgb_to_lab_t(mapped)
+    ab = apply_regrain(px.expand(lab_in[:, 1:]).permute(2, 0, 1),
+                       px.expand(lab_out[:, 1:]).permute(2, 0, 1), guide)
+    return _uint8(lab_to_rgb_t(torch.cat([px.expand(lab_in[:, :1]), ab.permute(1, 2, 0)], -1)))

@@ -142,12 +142,19 @@ def test_gray_expanded_input_is_accepted(colour_photos, example_pair):
         assert fn(gray, example_pair[1]).shape == gray.shape
 
 
-def test_gray_fast_path_equals_the_per_pixel_transfer(example_pair):
+@pytest.mark.parametrize("fn", TRANSFERS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("keep", [True, False])
+def test_gray_fast_path_equals_the_per_pixel_transfer(fn, keep, example_pair, monkeypatch):
     gray, ref = example_pair
-    x, r = transfer._tensor(gray).reshape(-1, 3), transfer._tensor(ref).reshape(-1, 3)
-    rots = transfer.rotations(8, seed=1)
-    per_pixel = transfer.pdf_transfer_nd(x, r, rots)
-    colours, counts, index = transfer._distinct_levels(gray)
-    assert len(colours) <= 256 and int(counts.sum()) == len(x)
-    fast = transfer.pdf_transfer_nd(colours, r, rots, wx=counts)[index]
-    assert torch.allclose(fast, per_pixel, atol=1e-4)
+    fast = fn(gray, ref, keep_luminance=keep).astype(int)
+    monkeypatch.setattr(transfer, "GRAY_FAST_PATH", False)
+    plain = fn(gray, ref, keep_luminance=keep).astype(int)
+    assert np.abs(fast - plain).max() <= 1
+    assert np.abs(fast - plain).mean() < 0.05
+
+
+def test_levels_cover_every_pixel(example_pair):
+    px = transfer._pixels(example_pair[0])
+    assert len(px.values) <= 256 and int(px.weights.sum()) == example_pair[0].shape[0] * example_pair[0].shape[1]
+    back = (px.expand(px.values) * 255).round().byte().numpy()
+    assert np.array_equal(back, example_pair[0])
