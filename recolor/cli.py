@@ -100,6 +100,18 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     return 1 if bad_files == len(files) else 0
 
 
+def cmd_import_weights(args: argparse.Namespace) -> int:
+    from .learned import WEIGHTS  # noqa: PLC0415
+    from .models.deoldify import import_weights  # noqa: PLC0415
+    try:
+        path = import_weights(args.checkpoint, args.weights_dir or WEIGHTS, name=args.name)
+    except (OSError, ValueError, RuntimeError, KeyError) as e:
+        print(f"error: {args.checkpoint}: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m recolor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     _option_flags(p)
     p.set_defaults(func=cmd_colorize)
+    p = sub.add_parser("import-weights", help="convert an official DeOldify checkpoint (.pth) "
+                       "into weights/deoldify-<name>.safetensors")
+    p.add_argument("checkpoint", help="ColorizeArtistic_gen.pth, ColorizeStable_gen.pth, ...")
+    p.add_argument("--name", help="artistic, stable or video (default: from the file's shapes)")
+    p.add_argument("--weights-dir", help="default: the app's weights/ folder")
+    p.set_defaults(func=cmd_import_weights)
     for name, module in _PLUGINS.items():
         try:
             mod = importlib.import_module(module)
