@@ -76,3 +76,39 @@ def test_examples_are_served(server):
     url = f"{server}gradio_api/file={EXAMPLES / '01_people.jpg'}"
     with urllib.request.urlopen(url, timeout=10) as r:
         assert r.read()[:2] == b"\xff\xd8"
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    from ..badfiles import write_bad_files
+    return write_bad_files(tmp_path_factory.mktemp("bad"))
+
+
+def test_bad_input_matrix_over_http(client, bad_files):
+    from ..badfiles import ACCEPTED, REFUSED
+    ref = handle_file(str(EXAMPLES / "01_people_ref.jpg"))
+    for name, word in REFUSED.items():
+        with pytest.raises(Exception, match=word):
+            client.predict(handle_file(str(bad_files[name])), ref, api_name="/colorize")
+    for name in ACCEPTED:
+        gallery = client.predict(handle_file(str(bad_files[name])), ref, api_name="/colorize")[0]
+        assert len(gallery) == len(METHODS), name
+        assert "Mean/StD transfer ·" in gallery[0]["caption"] and " s" in gallery[0]["caption"]
+    # the EXIF-rotated photo comes back upright: stored 64x48, shown 48 wide and 64 high
+    gallery = client.predict(handle_file(str(bad_files["rotated.jpg"])), ref, api_name="/colorize")[0]
+    assert Image.open(gallery[1]["image"]).size == (48, 64)
+
+
+def test_a_reference_that_is_not_an_image(client, bad_files):
+    with pytest.raises(Exception, match="reference.*not an image"):
+        client.predict(handle_file(str(EXAMPLES / "01_people.jpg")),
+                       handle_file(str(bad_files["text.jpg"])), api_name="/colorize")
+
+
+def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
+    big = tmp_path / "huge.png"
+    big.write_bytes(b"\x89PNG" + bytes(31 * 1024 * 1024))
+    with pytest.raises(Exception, match="(?i)too large|size|limit"):
+        client.predict(handle_file(str(big)), None, api_name="/colorize")
+    gallery = client.predict(handle_file(str(EXAMPLES / "06_food.jpg")), None, api_name="/colorize")[0]
+    assert len(gallery) == len(METHODS)  # and the server is still up
