@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
+
+from PIL import Image  # noqa: E402
 
 from recolor import METHODS, RecolorError, load_image  # noqa: E402
 from recolor.color import gray_to_rgb, is_grayscale, luma  # noqa: E402
@@ -52,6 +56,27 @@ def _read(path: str | None, name: str) -> np.ndarray | None:
         raise gr.Error(str(e), title="Cannot use this image") from None
 
 
+class PngFiles:
+    """Each image of one run written to a PNG once: streaming the gallery re-sends it several
+    times, and Gradio would otherwise re-encode every array at every update."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="recolor-"))
+        self.paths: dict[str, str] = {}
+
+    def __call__(self, key: str, image: np.ndarray | None) -> str | None:
+        if image is None:
+            return None
+        if key not in self.paths:
+            path = self.dir / f"{len(self.paths)}.png"
+            Image.fromarray(image).save(path, compress_level=1)
+            self.paths[key] = str(path)
+        return self.paths[key]
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
     """Colorize the grayscale version of `photo` with every method; stream the gallery."""
     rgb = _read(photo, "photo")
@@ -68,19 +93,24 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
     scores: dict[str, list] = {}
     if colour:
         scores["gray"] = _score_row("gray (no colour)", gray, rgb, 0.0)
-    for cells in run_all(gray, ref, options):
-        gallery = [(c.image, c.caption) for c in cells]
-        done = sum(c.ok for c in cells)
-        failed = [c.caption for c in cells if c.error]
-        status = f"{done} of {len(cells)} methods done. {note}"
-        if failed:
-            status += "\n\n" + "\n".join(f"- {f}" for f in failed)
-        if colour:
-            for c in cells:
-                if c.ok and c.key not in scores:
-                    scores[c.key] = _score_row(METHODS[c.key].name, c.image, rgb, c.seconds)
-        table = [scores[k] for k in ["gray", *METHODS] if k in scores] if colour else None
-        yield gallery, gray, ref, (rgb if colour else None), table, status
+    png = PngFiles()
+    try:
+        for cells in run_all(gray, ref, options):
+            gallery = [(png(c.caption, c.image), c.caption) for c in cells]
+            done = sum(c.ok for c in cells)
+            failed = [c.caption for c in cells if c.error]
+            status = f"{done} of {len(cells)} methods done. {note}"
+            if failed:
+                status += "\n\n" + "\n".join(f"- {f}" for f in failed)
+            if colour:
+                for c in cells:
+                    if c.ok and c.key not in scores:
+                        scores[c.key] = _score_row(METHODS[c.key].name, c.image, rgb, c.seconds)
+            table = [scores[k] for k in ["gray", *METHODS] if k in scores] if colour else None
+            yield (gallery, png("gray input", gray), png("reference", ref),
+                   png("ground truth", rgb if colour else None), table, status)
+    finally:
+        png.close()
 
 
 SCORE_HEADERS = ["method", *[LABELS[c] for c in COLUMNS], "seconds"]

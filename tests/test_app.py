@@ -1,5 +1,6 @@
 import gradio as gr
 import numpy as np
+from PIL import Image
 import pytest
 
 import app
@@ -14,10 +15,16 @@ def test_demo_builds_with_the_colorize_endpoint():
     assert "colorize" in names
 
 
+def _read(path):
+    return None if path is None else np.asarray(Image.open(path).convert("RGB"))
+
+
 def _last(gen):
+    """The last update, with its image files read before the run cleans them up."""
     out = None
-    for out in gen:
-        pass
+    for gallery, gray, ref, truth, table, status in gen:
+        out = ([(_read(p), c) for p, c in gallery], _read(gray), _read(ref), _read(truth), table,
+               status)
     return out
 
 
