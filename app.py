@@ -23,6 +23,7 @@ from recolor.color import gray_to_rgb, is_grayscale, luma  # noqa: E402
 from recolor.gallery import run_all  # noqa: E402
 from recolor.images import fit_within  # noqa: E402
 from recolor.metrics import COLUMNS, LABELS, score  # noqa: E402
+from recolor.references import top_references  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
@@ -30,6 +31,7 @@ DISPLAY_SIDE = int(os.environ.get("RECOLOR_DISPLAY_SIDE", 2048))  # the app work
 CONCURRENCY = int(os.environ.get("RECOLOR_CONCURRENCY", 2))  # runs at once; each uses 5 threads
 QUEUE_SIZE = int(os.environ.get("RECOLOR_QUEUE_SIZE", 16))
 MAX_UPLOAD = os.environ.get("RECOLOR_MAX_UPLOAD", "30mb")
+SUGGESTIONS = 6  # references offered when none is given
 
 # the option controls, in registry order: (method key, option)
 OPTIONS = [(key, o) for key, m in METHODS.items() for o in m.options]
@@ -85,6 +87,15 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
     ref = _read(reference, "reference")
     colour = not is_grayscale(rgb)
     gray = gray_to_rgb(luma(rgb))
+    candidates, picked = [], ""
+    if ref is None:
+        try:
+            candidates = [str(p) for p, _ in top_references(gray, k=SUGGESTIONS)]
+            ref = load_image(candidates[0], "reference")
+            picked = "No reference given: picked one from the reference bank by the photo's " \
+                     "layout (others below; click one to use it)."
+        except RecolorError as e:
+            picked = f"No reference given, and none could be picked: {e}"
     options: dict[str, dict[str, Any]] = {}
     for (key, o), value in zip(OPTIONS, option_values):
         options.setdefault(key, {})[o.name] = o.parse(value)
@@ -99,7 +110,7 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
             gallery = [(png(c.caption, c.image), c.caption) for c in cells]
             done = sum(c.ok for c in cells)
             failed = [c.caption for c in cells if c.error]
-            status = f"{done} of {len(cells)} methods done. {note}"
+            status = f"{done} of {len(cells)} methods done. {picked} {note}"
             if failed:
                 status += "\n\n" + "\n".join(f"- {f}" for f in failed)
             if colour:
@@ -108,9 +119,19 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
                         scores[c.key] = _score_row(METHODS[c.key].name, c.image, rgb, c.seconds)
             table = [scores[k] for k in ["gray", *METHODS] if k in scores] if colour else None
             yield (gallery, png("gray input", gray), png("reference", ref),
-                   png("ground truth", rgb if colour else None), table, status)
+                   png("ground truth", rgb if colour else None), table, status,
+                   [png(c, load_image(c)) for c in candidates], candidates)
     finally:
         png.close()
+
+
+def use_suggestion(candidates: list[str], evt: gr.SelectData) -> str:
+    """A copy of the clicked suggestion, as the new reference input (the bank folder itself
+    is not served)."""
+    src = Path(candidates[evt.index])
+    dst = Path(tempfile.mkdtemp(prefix="recolor-ref-")) / src.name
+    shutil.copyfile(src, dst)
+    return str(dst)
 
 
 SCORE_HEADERS = ["method", *[LABELS[c] for c in COLUMNS], "seconds"]
@@ -159,12 +180,18 @@ def build_demo() -> gr.Blocks:
         scores = gr.Dataframe(headers=SCORE_HEADERS, label="Scores against the original "
                               "(colour uploads only)", interactive=False, elem_id="scores")
         status = gr.Markdown(elem_id="status")
+        suggestions = gr.Gallery(label="Suggested references (click one to use it)",
+                                 columns=SUGGESTIONS, height=160, object_fit="contain",
+                                 allow_preview=False, elem_id="suggestions")
+        candidates = gr.State([])
         examples = sorted(p for p in EXAMPLES.glob("*.jpg") if not p.stem.endswith("_ref"))
         gr.Examples([[str(p), str(p.with_name(p.stem + "_ref.jpg"))] for p in examples],
                     inputs=[photo, reference], label="Examples (photo, reference)",
                     elem_id="examples")
-        run.click(colorize_all, [photo, reference, *controls],
-                  [gallery, gray_out, ref_out, truth_out, scores, status], api_name="colorize")
+        outputs = [gallery, gray_out, ref_out, truth_out, scores, status, suggestions, candidates]
+        run.click(colorize_all, [photo, reference, *controls], outputs, api_name="colorize")
+        suggestions.select(use_suggestion, candidates, reference, api_visibility="private").then(
+            colorize_all, [photo, reference, *controls], outputs, api_visibility="private")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 

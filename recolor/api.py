@@ -14,9 +14,10 @@ from .images import ImageLike, fit_within, load_image, resize
 from .registry import get_method
 
 WORK_SIDE = int(os.environ.get("RECOLOR_WORK_SIDE", 1024))
+AUTO = "auto"  # reference="auto": pick one from the bundled reference bank
 
 
-def colorize(image: ImageLike, method: str, reference: ImageLike | None = None,
+def colorize(image: ImageLike, method: str, reference: ImageLike | None = AUTO,
              work_side: int | None = None, **options: Any) -> np.ndarray:
     """Colorize `image` (uint8 RGB or gray array, PIL image, path or bytes) with `method`
     (a key of `recolor.METHODS`) and return uint8 RGB of the input's size.
@@ -25,19 +26,24 @@ def colorize(image: ImageLike, method: str, reference: ImageLike | None = None,
     colour is then upsampled to the original size and combined with the original lightness.
     `keep_luminance`, where a method has it, defaults to True for B/W inputs and False for
     colour ones (a colour photo gets the paper's plain transfer).
+    `reference` is used by the three transfers only: "auto" (the default) picks a photo from
+    the bundled reference bank by the input's luminance; None refuses to guess.
     """
     m = get_method(method)
     rgb = load_image(image, "image")
+    small = fit_within(rgb, work_side or WORK_SIDE)
     ref = None
     if m.needs_reference:
         if reference is None:
             raise ReferenceRequired(f"{m.name} transfers colours from a reference photo: "
-                                    "give a colour reference image")
+                                    "give a colour reference image (or reference='auto')")
+        if isinstance(reference, str) and reference == AUTO:
+            from .references import pick_reference  # noqa: PLC0415 - loads the bank lazily
+            reference = pick_reference(small)
         ref = fit_within(load_image(reference, "reference"), work_side or WORK_SIDE)
     opts = m.parse_options(options)
     if "keep_luminance" in opts and "keep_luminance" not in options:
         opts["keep_luminance"] = is_grayscale(rgb)
-    small = fit_within(rgb, work_side or WORK_SIDE)
     out = m.run(small, ref, **opts)
     if out.shape != small.shape or out.dtype != np.uint8:
         raise RecolorError(f"{m.name} returned {out.shape} {out.dtype}, expected "

@@ -19,6 +19,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 # subcommands implemented elsewhere: name -> module exposing add_arguments(parser) and main(args)
 _PLUGINS = {
     "evaluate": "recolor.evaluate",
+    "build-references": "recolor.references",
     "train": "recolor.train.cli",
 }
 
@@ -65,8 +66,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     given = {o.name: getattr(args, o.name) for m in METHODS.values() for o in m.options
              if getattr(args, o.name) is not None}
-    reference = None
-    if args.reference is not None:
+    reference = args.reference
+    if reference != "auto":
         try:
             reference = load_image(args.reference, "reference")
         except RecolorError as e:
@@ -83,8 +84,6 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         ok = 0
         for k in keys:
             m = METHODS[k]
-            if m.needs_reference and reference is None and args.method == "all":
-                continue  # `all` without a reference: the methods that need none
             opts = {n: v for n, v in given.items() if n in {o.name for o in m.options}}
             try:
                 out = colorize(rgb, k, reference=reference, **opts)
@@ -119,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="image files and/or folders of images")
     p.add_argument("--method", default="all",
                    help=f"all, or one or more of {', '.join(METHODS)} separated by commas")
-    p.add_argument("--reference", help="colour reference image for the transfer methods")
+    p.add_argument("--reference", default="auto",
+                   help="colour reference image for the transfer methods; auto (default): "
+                        "picked per photo from the bundled reference bank")
     p.add_argument("--out", required=True, help="output folder")
     _option_flags(p)
     p.set_defaults(func=cmd_colorize)

@@ -15,11 +15,16 @@ def test_registry_order_and_fields():
 
 
 @pytest.mark.parametrize("key", [k for k, m in METHODS.items() if m.needs_reference])
-def test_reference_required(key, example_pair):
+def test_reference_required_or_picked(key, example_pair):
     with pytest.raises(ReferenceRequired, match="reference"):
-        colorize(example_pair[0], key)
+        colorize(example_pair[0], key, reference=None)
     with pytest.raises(ValueError):
-        colorize(example_pair[0], key)
+        colorize(example_pair[0], key, reference=None)
+    # given none, a reference is picked from the bundled bank
+    auto = colorize(example_pair[0], key)
+    assert auto.shape == example_pair[0].shape
+    assert np.array_equal(auto, colorize(example_pair[0], key, reference="auto"))
+    assert np.hypot(*rgb_to_lab(auto)[..., 1:].transpose(2, 0, 1)).mean() > 2
 
 
 def test_unknown_method_and_option(example_pair):

@@ -22,7 +22,7 @@ def _read(path):
 def _last(gen):
     """The last update, with its image files read before the run cleans them up."""
     out = None
-    for gallery, gray, ref, truth, table, status in gen:
+    for gallery, gray, ref, truth, table, status, suggestions, candidates in gen:
         out = ([(_read(p), c) for p, c in gallery], _read(gray), _read(ref), _read(truth), table,
                status)
     return out
@@ -74,3 +74,17 @@ def test_options_are_applied():
     b = _last(app.colorize_all(str(EX / "03_landscape.jpg"), str(EX / "03_landscape_ref.jpg"), *opts))
     pdf = list(METHODS).index("pdf")
     assert not np.array_equal(a[0][pdf][0], b[0][pdf][0])
+
+
+def test_without_reference_suggestions_are_offered_and_usable():
+    runs = list(app.colorize_all(str(EX / "04_street.jpg"), None, *_defaults()))
+    *_, status, suggestions, candidates = runs[-1]
+    assert len(candidates) == app.SUGGESTIONS and len(suggestions) == app.SUGGESTIONS
+    assert "picked" in status
+
+    class Event:
+        index = 2
+    chosen = app.use_suggestion(candidates, Event())
+    assert Image.open(chosen).size == Image.open(candidates[2]).size
+    gallery = _last(app.colorize_all(str(EX / "04_street.jpg"), chosen, *_defaults()))[0]
+    assert all(" s" in cap for _, cap in gallery[:3])

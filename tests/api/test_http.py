@@ -26,11 +26,13 @@ def test_colorize_with_reference_returns_five_images_in_order(client):
         assert Image.open(item["image"]).size[0] > 0
 
 
-def test_without_reference_says_why(client):
-    gallery = client.predict(handle_file(str(EXAMPLES / "06_food.jpg")), None,
-                             api_name="/colorize")[0]
+def test_without_reference_one_is_picked_and_shown(client):
+    result = client.predict(handle_file(str(EXAMPLES / "06_food.jpg")), None, api_name="/colorize")
+    gallery, reference, status, suggestions = result[0], result[2], result[5], result[6]
     for item in gallery[:3]:
-        assert "reference" in item["caption"]
+        assert " s" in item["caption"] and "reference" not in item["caption"]
+    assert Image.open(reference).size[0] > 0
+    assert "picked" in status and len(suggestions) == 6
 
 
 def test_bad_upload_is_an_error_and_the_server_stays_up(client, tmp_path):
