@@ -15,6 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from PIL import Image  # noqa: E402
 
@@ -202,6 +203,9 @@ def main() -> None:
                         help="interface to listen on (0.0.0.0 to serve a network, as a Space does)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     args = parser.parse_args()
+    # the five methods run side by side in threads: one torch thread each beats them all
+    # fighting over every core (measured: benchmarks/transfer.py --threads 1 vs 2)
+    torch.set_num_threads(int(os.environ.get("RECOLOR_TORCH_THREADS", 1)))
     build_demo().launch(server_name=args.host, server_port=args.port, share=False,
                         allowed_paths=[str(EXAMPLES)], max_file_size=MAX_UPLOAD,
                         show_error=True)

@@ -4,6 +4,7 @@ import torch
 
 from recolor import transfer
 from recolor.color import gray_to_rgb, luma, rgb_to_lab
+from recolor.metrics import sliced_distance
 
 TRANSFERS = [transfer.mean_std, transfer.lab_mean, transfer.pdf]
 
@@ -86,24 +87,13 @@ def test_match_histogram_1d_matches_quantiles():
     assert torch.allclose(torch.quantile(out, q), torch.quantile(ref, q), atol=0.1)
 
 
-def _sliced_distance(a: np.ndarray, b: np.ndarray, n: int = 16) -> float:
-    """Mean 1-D Wasserstein distance of RGB samples over fixed random directions."""
-    rng = np.random.default_rng(0)
-    dirs = rng.normal(size=(n, 3))
-    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
-    qs = np.linspace(0.01, 0.99, 99)
-    a, b = a.reshape(-1, 3).astype(float), b.reshape(-1, 3).astype(float)
-    return float(np.mean([np.abs(np.quantile(a @ d, qs) - np.quantile(b @ d, qs)).mean()
-                          for d in dirs]))
-
-
 def test_pdf_transfer_matches_the_reference_distribution(colour_photos):
     src, ref = colour_photos[0], colour_photos[1]
     out = transfer.pdf(src, ref, regrain=False, keep_luminance=False)
-    before, after = _sliced_distance(src, ref), _sliced_distance(out, ref)
+    before, after = sliced_distance(src, ref), sliced_distance(out, ref)
     assert after < 0.25 * before
     # and better than matching the moments only
-    assert after < _sliced_distance(transfer.mean_std(src, ref, keep_luminance=False), ref)
+    assert after < sliced_distance(transfer.mean_std(src, ref, keep_luminance=False), ref)
 
 
 def test_pdf_is_deterministic_given_seed(example_pair):
@@ -133,7 +123,7 @@ def test_regrain_restores_the_input_grain(colour_photos):
     err_re = np.abs(g_re - g_in).mean()
     assert err_re < 0.8 * err_plain
     # while the colours stay those of the transfer
-    assert _sliced_distance(regrained, ref) < 0.5 * _sliced_distance(src, ref)
+    assert sliced_distance(regrained, ref) < 0.5 * sliced_distance(src, ref)
 
 
 def test_gray_expanded_input_is_accepted(colour_photos, example_pair):
