@@ -1,0 +1,1 @@
+"""Training code for the learned colorization models (run with `python -m recolor train ...`)."""

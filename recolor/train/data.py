@@ -1,0 +1,100 @@
+"""Colour-photo datasets yielding (L, ab) in the scaling the generators use.
+
+L = L* / 50 - 1 in [-1, 1], shape (1, S, S); ab = (a*, b*) / 110, shape (2, S, S).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from ..color import is_grayscale, rgb_to_lab_t
+from ..models.pix2pix import AB_SCALE
+
+EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+def list_colour_photos(root: str | Path, limit: int | None = None) -> list[Path]:
+    """Sorted image files under `root`, without the grayscale ones (checked on a thumbnail)."""
+    files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in EXTS)
+    keep = []
+    for p in files:
+        with Image.open(p) as im:
+            im.draft("RGB", (64, 64))  # fast JPEG decode at reduced scale
+            if im.mode == "L" or is_grayscale(np.asarray(im.convert("RGB"))):
+                continue
+        keep.append(p)
+        if limit is not None and len(keep) >= limit:
+            break
+    return keep
+
+
+def rgb_to_Lab_pair(rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (H, W, 3) -> (L (1, H, W) in [-1, 1], ab (2, H, W) scaled by 1/110)."""
+    lab = rgb_to_lab_t(torch.from_numpy(np.array(rgb)).float() / 255.0).permute(2, 0, 1)
+    return lab[:1] / 50.0 - 1.0, lab[1:] / AB_SCALE
+
+
+class ColourPhotos(Dataset):
+    """A folder of colour photos. train=True: random-resized crop + horizontal flip to `size`;
+    train=False: resize the short side to `size` and centre crop (deterministic)."""
+
+    def __init__(self, root: str | Path, size: int = 256, train: bool = True,
+                 limit: int | None = None, scale: tuple[float, float] = (0.3, 1.0)):
+        self.files = list_colour_photos(root, limit)
+        if not self.files:
+            raise FileNotFoundError(f"no colour photos under {root}")
+        self.size, self.train, self.scale = size, train, scale
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def _random_crop(self, im: Image.Image) -> Image.Image:
+        W, H = im.size
+        area = W * H
+        for _ in range(10):
+            a = area * np.random.uniform(*self.scale)
+            r = np.exp(np.random.uniform(np.log(3 / 4), np.log(4 / 3)))
+            w, h = int(round((a * r) ** 0.5)), int(round((a / r) ** 0.5))
+            if 0 < w <= W and 0 < h <= H:
+                x, y = np.random.randint(0, W - w + 1), np.random.randint(0, H - h + 1)
+                break
+        else:  # fall back to the centred square
+            w = h = min(W, H)
+            x, y = (W - w) // 2, (H - h) // 2
+        im = im.resize((self.size, self.size), Image.BICUBIC, box=(x, y, x + w, y + h))
+        if np.random.rand() < 0.5:
+            im = im.transpose(Image.FLIP_LEFT_RIGHT)
+        return im
+
+    def _center_crop(self, im: Image.Image) -> Image.Image:
+        W, H = im.size
+        s = self.size / min(W, H)
+        im = im.resize((max(self.size, round(W * s)), max(self.size, round(H * s))), Image.BICUBIC)
+        W, H = im.size
+        x, y = (W - self.size) // 2, (H - self.size) // 2
+        return im.crop((x, y, x + self.size, y + self.size))
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        with Image.open(self.files[i]) as im:
+            im = im.convert("RGB")
+            im = self._random_crop(im) if self.train else self._center_crop(im)
+        return rgb_to_Lab_pair(np.asarray(im))
+
+
+class EpochSampler(torch.utils.data.Sampler[int]):
+    """A permutation fixed by (seed, epoch), starting at `start`: a resumed run continues
+    mid-epoch with exactly the images it had not yet seen."""
+
+    def __init__(self, n: int, seed: int, epoch: int, start: int = 0):
+        self.n, self.seed, self.epoch, self.start = n, seed, epoch, start
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g)[self.start:].tolist())
+
+    def __len__(self) -> int:
+        return max(0, self.n - self.start)

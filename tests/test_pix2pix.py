@@ -1,0 +1,163 @@
+"""pix2pix: the training loop on tiny data, checkpoints, export, inference shapes, shipped weights."""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from recolor.color import rgb_to_lab
+from recolor.models.pix2pix import (PatchGAN, UNetClassic, build_generator, colorize,
+                                    load_generator)
+from recolor.train import pix2pix as train
+from recolor.train.data import ColourPhotos
+
+ROOT = Path(__file__).resolve().parents[1]
+VAL = ROOT.parent / "shared" / "data" / "val"
+SHIPPED = sorted((ROOT / "weights").glob("pix2pix-*.safetensors"))
+
+
+def photo(i: int = 0) -> np.ndarray:
+    """A real val photo if ../shared is there, else a smooth synthetic colour image."""
+    files = sorted(VAL.glob("*.jpg")) if VAL.is_dir() else []
+    if files:
+        return np.asarray(Image.open(files[i * 37 % len(files)]).convert("RGB"))
+    y, x = np.mgrid[0:96, 0:128].astype(np.float32)
+    return np.stack([x * 2, y * 2.5, 255 - x - y + 20 * i], -1).clip(0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six small colour photos (and one gray one, which the dataset must skip)."""
+    d = tmp_path_factory.mktemp("tiny")
+    for i in range(6):
+        Image.fromarray(photo(i)).resize((48, 40), Image.BICUBIC).save(d / f"p{i}.png")
+    gray = np.repeat(np.asarray(Image.fromarray(photo(0)).convert("L").resize((48, 40)))[..., None], 3, -1)
+    Image.fromarray(gray).save(d / "gray.png")
+    return d
+
+
+def args_for(tiny: Path, out: Path, *extra: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    train.add_arguments(p)
+    return p.parse_args(["--data", str(tiny), "--val-data", str(tiny), "--val-limit", "4",
+                         "--arch", "classic", "--ngf", "8", "--size", "32", "--batch", "2",
+                         "--epochs", "1", "--threads", "2", "--workers", "0", "--log-every", "1",
+                         "--out", str(out), *extra])
+
+
+def snapshot(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def moved(before: dict[str, torch.Tensor], net: torch.nn.Module) -> bool:
+    return any(not torch.equal(before[k], v) for k, v in net.state_dict().items()
+               if v.is_floating_point())
+
+
+def test_dataset_skips_gray_and_scales(tiny: Path) -> None:
+    ds = ColourPhotos(tiny, 32)
+    assert len(ds) == 6
+    L, ab = ds[0]
+    assert L.shape == (1, 32, 32) and ab.shape == (2, 32, 32)
+    assert -1.0 <= float(L.min()) and float(L.max()) <= 1.0 and float(ab.abs().max()) < 1.0
+
+
+def test_loop_runs_losses_finite_weights_move(tiny: Path) -> None:
+    torch.manual_seed(0)
+    model = train.Pix2Pix(UNetClassic(num_downs=5, ngf=8), PatchGAN(ndf=8))
+    g0, d0 = snapshot(model.G), snapshot(model.D)
+    batches = iter(DataLoader(ColourPhotos(tiny, 32), batch_size=2))
+    model.set_input(*next(batches))
+    model.optimize_l1()  # L1 pretraining step: G only
+    assert moved(g0, model.G) and not moved(d0, model.D)
+    assert model.loss_G_GAN.item() == 0.0 and math.isfinite(model.loss_G_L1.item())
+    g1 = snapshot(model.G)
+    for _ in range(2):
+        model.set_input(*next(batches))
+        model.optimize()
+        assert all(math.isfinite(v) for v in model.losses().values())
+    assert model.loss_D.item() > 0 and model.loss_G_GAN.item() > 0
+    assert moved(g1, model.G) and moved(d0, model.D)
+    # D is frozen after its step, as in the paper (set_requires_grad(D, False) for the G step)
+    assert not any(p.requires_grad for p in model.D.parameters())
+
+
+def test_checkpoint_resume_and_export(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert train.main(args_for(tiny, out, "--pretrain-l1", "1", "--max-steps", "2")) == 0
+    ckpt = torch.load(out / "ckpt.pt", weights_only=False)
+    assert ckpt["progress"]["step"] == 2
+    log = (out / "losses.csv").read_text().splitlines()
+    assert len(log) >= 3 and all("nan" not in row for row in log)
+
+    # a fresh model that loads the checkpoint has exactly the saved state
+    fresh = train.Pix2Pix(build_generator(ckpt["config"]), PatchGAN())
+    fresh.load_state_dict(ckpt)
+    for name, sd in fresh.state_dict().items():
+        flat, saved = _flatten(sd), _flatten(ckpt[name])
+        assert flat.keys() == saved.keys()
+        assert all(_same(flat[k], saved[k]) for k in flat), name
+
+    # resuming continues from the saved step, into the GAN phase, then writes epoch outputs
+    assert train.main(args_for(tiny, out, "--pretrain-l1", "1", "--resume",
+                               str(out / "ckpt.pt"))) == 0
+    ckpt2 = torch.load(out / "ckpt.pt", weights_only=False)
+    assert ckpt2["progress"]["epoch"] == 2 and ckpt2["progress"]["step"] == 6
+    assert (out / "samples" / "epoch_002.png").exists() and (out / "G_epoch002.pt").exists()
+    assert not torch.equal(ckpt2["D"]["net.0.weight"], ckpt["D"]["net.0.weight"])
+
+    # export -> fp16 safetensors that load_generator reads back
+    path = tmp_path / "g.safetensors"
+    train.export(out / "ckpt.pt", path, infer_size=32)
+    G = load_generator(str(path))
+    assert G.config["infer_size"] == 32 and not G.training
+    ref = ckpt2["G"]["net.model.0.weight"].half().float()
+    assert torch.equal(G.state_dict()["net.model.0.weight"], ref)
+
+
+def _flatten(sd: dict, prefix: str = "") -> dict[str, object]:
+    """Nested state dict (optimizer states included) -> {dotted key: leaf}."""
+    flat: dict[str, object] = {}
+    for k, v in sd.items():
+        if isinstance(v, (list, tuple)):
+            v = dict(enumerate(v))
+        if isinstance(v, dict):
+            flat.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            flat[f"{prefix}{k}"] = v
+    return flat
+
+
+def _same(a: object, b: object) -> bool:
+    return torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b
+
+
+@pytest.mark.parametrize("arch", ["classic", "mobilenet"])
+@pytest.mark.parametrize("hw", [(37, 53), (101, 67)])
+def test_colorize_any_size_keeps_L(arch: str, hw: tuple[int, int]) -> None:
+    torch.manual_seed(0)
+    G = build_generator({"arch": arch}).eval()  # full-size configs, random weights
+    rgb = np.ascontiguousarray(photo(1)[: hw[0], : hw[1]])
+    out = colorize(G, rgb, size=64)
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    dL = np.abs(rgb_to_lab(out)[..., 0] - rgb_to_lab(rgb)[..., 0])
+    assert np.median(dL) < 1.0  # the original L is kept (up to rounding and gamut clipping)
+    assert colorize(G, rgb[..., 0], size=64).shape == rgb.shape  # (H, W) gray input too
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no weights/pix2pix-*.safetensors shipped yet")
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_weights_colorize(path: Path) -> None:
+    G = load_generator(str(path))
+    rgb = photo(2)
+    gray = np.repeat(np.asarray(Image.fromarray(rgb).convert("L"))[..., None], 3, -1)
+    out = colorize(G, gray)
+    assert out.shape == gray.shape
+    chroma = np.hypot(*rgb_to_lab(out)[..., 1:].transpose(2, 0, 1))
+    assert chroma.mean() > 3.0
