@@ -27,8 +27,10 @@ TOL = 1e-4
 
 def _oracle() -> SimpleNamespace:
     """Import fastai v1 / deoldify, undoing their import-time side effects (CUDA hidden,
-    root logger at INFO)."""
+    root logger at INFO, torch's DataLoader.__init__ replaced by one that refuses newer
+    arguments such as `generator`, which would break every later test in the process)."""
     env, root = os.environ.get("CUDA_VISIBLE_DEVICES"), logging.getLogger()
+    dataloader_init = torch.utils.data.DataLoader.__init__
     handlers, level = list(root.handlers), root.level
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -41,6 +43,7 @@ def _oracle() -> SimpleNamespace:
     else:
         os.environ["CUDA_VISIBLE_DEVICES"] = env
     root.handlers[:], root.level = handlers, level
+    torch.utils.data.DataLoader.__init__ = dataloader_init
     return SimpleNamespace(Deep=DynamicUnetDeep, Wide=DynamicUnetWide, NormType=NormType,
                            models=models, create_body=create_body)
 
