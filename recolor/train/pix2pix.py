@@ -2,10 +2,11 @@
 pretraining of the generator first, resumable checkpoints, CSV loss log, a sample grid per epoch.
 
     python -m recolor.train.pix2pix --data ../shared/data/train --arch mobilenet --size 128 \
-        --batch 16 --pretrain-l1 4 --epochs 8 --out runs/pix2pix-mnv2
+        --batch 16 --pretrain-l1 1 --epochs 5 --out runs/pix2pix-mnv2
     python -m recolor.train.pix2pix --resume runs/pix2pix-mnv2/ckpt.pt ...   # same flags
-    python -m recolor.train.pix2pix --export-only runs/pix2pix-mnv2/G_epoch012.pt \
-        --export weights/pix2pix-mnv2.safetensors
+    python -m recolor.train.pix2pix --export-only runs/pix2pix-mnv2/ckpt.pt \
+        --export weights/pix2pix-mnv2.safetensors --infer-size 192
+    python -m recolor.train.pix2pix --eval-only weights/pix2pix-mnv2.safetensors --val-limit 100
 """
 from __future__ import annotations
 
@@ -229,8 +230,8 @@ def evaluate(weights: str | Path, data: str | Path, limit: int = 100, size: int 
                  "colourfulness": float(colourfulness(torch.from_numpy(x.copy())[None].float() / 255))}
             for k, v in m.items():
                 sums[f"{name}_{k}"] = sums.get(f"{name}_{k}", 0.0) + float(v)
-        if grid is not None and i < 6:
-            h = 192
+        if grid is not None and i < 5:
+            h = 160
             rows.append(np.concatenate([np.asarray(Image.fromarray(x).resize(
                 (round(x.shape[1] * h / x.shape[0]), h), Image.BICUBIC)) for x in (gray, gt, ours)], 1))
     res = {k: v / len(files) for k, v in sums.items()}
@@ -303,6 +304,8 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps({k: round(v, 3) for k, v in res.items()}, indent=1))
         return 0
     if args.export_only:
+        if not args.export:
+            raise SystemExit("--export-only needs --export OUT.safetensors")
         export(args.export_only, args.export, args.infer_size)
         print(f"exported {args.export_only} -> {args.export}")
         return 0
