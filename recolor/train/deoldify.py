@@ -44,6 +44,7 @@ from torch.utils.data import DataLoader
 from ..models.deoldify import (IMAGENET_MEAN, IMAGENET_STD, DynamicUnet, SelfAttention,
                                build_generator, load_encoder_state, load_generator)
 from .data import ColourPhotos, EpochSampler
+from .run import add_run_arguments, one_thread, set_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_WEIGHTS = ROOT.parent / "shared" / "weights"
@@ -488,23 +489,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="recommended render_factor stored in the export (default: size/8)")
     p.add_argument("--resume", nargs="?", const="auto", default=None,
                    help="checkpoint to continue from (no value: OUT/ckpt.pt if it exists)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    p.add_argument("--workers", type=int, default=1, help="data loader processes")
-    p.add_argument("--ckpt-minutes", type=float, default=10.0, help="checkpoint interval")
-    p.add_argument("--max-minutes", type=float, default=0.0, help="stop (and save) after this")
-    p.add_argument("--max-steps", type=int, default=0, help="stop (and save) at this step")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N photos")
-    p.add_argument("--log-every", type=int, default=20, help="steps per CSV loss row")
-    p.add_argument("--seed", type=int, default=0)
+    add_run_arguments(p, ckpt_minutes=10.0)
     p.add_argument("--export", default=None,
                    help="when done, write the generator here (fp16 safetensors)")
     p.add_argument("--export-only", default=None, metavar="CKPT",
                    help="just export CKPT (ckpt.pt or G_*.pt) to --export and exit")
 
-
-def _one_thread(_: int) -> None:
-    torch.set_num_threads(1)
 
 
 LOG_KEYS = ("loss_G", "pixel", "feat_0", "feat_1", "feat_2", "loss_G_adv", "loss_D", "acc_D")
@@ -535,11 +525,8 @@ def main(args: argparse.Namespace) -> int:
         return 0
     from tqdm import tqdm
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_up(args)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
     out = Path(args.out)
     (out / "samples").mkdir(parents=True, exist_ok=True)
     resume = args.resume
@@ -625,7 +612,7 @@ def main(args: argparse.Namespace) -> int:
         # global RNG (saved in checkpoints) is not consumed
         g = torch.Generator().manual_seed(args.seed * 100003 + epoch_id * 7919 + progress["start"])
         loader = DataLoader(ds, batch_size=args.batch, sampler=sampler, drop_last=True,
-                            num_workers=args.workers, worker_init_fn=_one_thread,
+                            num_workers=args.workers, worker_init_fn=one_thread,
                             pin_memory=trainer.device.type == "cuda", generator=g)
         step_fn = {"gen": trainer.gen_step, "crit": trainer.crit_step,
                    "gan": trainer.gan_step}[phase]

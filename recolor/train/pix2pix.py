@@ -26,6 +26,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from ..color import lab_to_rgb_t
+from .run import add_run_arguments, one_thread, set_up
 from ..models.pix2pix import AB_SCALE, PatchGAN, build_generator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -246,9 +247,6 @@ def evaluate(weights: str | Path, data: str | Path, limit: int = 100, size: int 
 # -----------------------------------------------------------------------------
 # command line
 
-def _one_thread(_: int) -> None:
-    torch.set_num_threads(1)
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The `train pix2pix` flags."""
@@ -272,15 +270,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--lambda-l1", type=float, default=100.0)
     p.add_argument("--resume", default=None, help="checkpoint to continue from")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    p.add_argument("--workers", type=int, default=1, help="data loader processes")
-    p.add_argument("--ckpt-minutes", type=float, default=5.0, help="checkpoint interval")
-    p.add_argument("--max-minutes", type=float, default=0.0, help="stop (and save) after this")
-    p.add_argument("--max-steps", type=int, default=0, help="stop (and save) after this step")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N photos")
-    p.add_argument("--log-every", type=int, default=20, help="steps per CSV loss row")
-    p.add_argument("--seed", type=int, default=0)
+    add_run_arguments(p, ckpt_minutes=5.0)
     p.add_argument("--export", default=None, help="write the final G here (fp16 safetensors)")
     p.add_argument("--export-only", default=None, metavar="CKPT",
                    help="just export CKPT (full or G_epoch*.pt) to --export and exit")
@@ -311,10 +301,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     from tqdm import tqdm
     from .data import ColourPhotos, EpochSampler
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
+    set_up(args)
     device = torch.device(args.device)
     out = Path(args.out)
     (out / "samples").mkdir(parents=True, exist_ok=True)
@@ -368,7 +355,7 @@ def main(args: argparse.Namespace) -> int:
         loader = DataLoader(train_ds, batch_size=args.batch, sampler=sampler, drop_last=True,
                             num_workers=args.workers, pin_memory=device.type == "cuda",
                             persistent_workers=False,
-                            worker_init_fn=_one_thread)
+                            worker_init_fn=one_thread)
         sums, n, t_log = {k: 0.0 for k in keys}, 0, time.time()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{total_epochs} {phase}", mininterval=10)
         for L, ab in bar:
