@@ -217,3 +217,23 @@ def test_resume_reaches_the_same_state(tiny: Path, tmp_path: Path) -> None:
         for k, v in a[net].items():
             assert torch.equal(v, b[net][k]), (net, k)
     assert a["sched"]["last_epoch"] == b["sched"]["last_epoch"]
+
+
+def test_init_starts_a_new_size_from_an_earlier_generator(tiny: Path, tmp_path: Path) -> None:
+    """--init (progressive resizing): a fresh run at another size whose generator starts as the
+    given snapshot's, with its own config and a fresh phase 1."""
+    flags = ("--loss", "l1", "--encoder", "random")
+    train.main(args_for(tiny, tmp_path / "small", *flags, "--max-steps", "2"))
+    small = torch.load(tmp_path / "small" / "ckpt.pt", weights_only=False)
+    args = args_for(tiny, tmp_path / "big", *flags, "--size", "48", "--max-steps", "1",
+                    "--init", str(tmp_path / "small" / "ckpt.pt"), "--lr", "0")
+    train.main(args)
+    big = torch.load(tmp_path / "big" / "ckpt.pt", weights_only=False)
+    assert big["config"]["train_size"] == 48 and big["config"]["init"].endswith("ckpt.pt")
+    assert big["progress"]["step"] == 1
+    # lr 0 (weight decay scales with lr): the parameters are exactly the snapshot's (buffers,
+    # BatchNorm statistics and spectral norm's power iteration, move in a train-mode forward)
+    params = {k for k, _ in build_generator("slim").named_parameters()}
+    assert params and params <= set(small["G"])
+    for k in params:
+        assert torch.equal(small["G"][k], big["G"][k]), k

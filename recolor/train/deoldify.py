@@ -14,6 +14,9 @@
    stops before artefacts grow, so pick the best snapshot by eye (``samples/``) and export it
    with ``--export-only``.
 
+Upstream pretrains its generator at growing sizes (64 px, then larger); ``--init`` starts a
+new run at a new ``--size`` from an earlier run's generator.
+
 The ablations of issue 4 are ``--loss l1`` (pixel L1 only) and ``--encoder random``.
 
     python -m recolor train deoldify --data ../shared/data/train --size 128 \
@@ -487,6 +490,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wd", type=float, default=1e-3, help="weight decay (DeOldify's 1e-3)")
     p.add_argument("--render-factor", type=int, default=None,
                    help="recommended render_factor stored in the export (default: size/8)")
+    p.add_argument("--init", default=None, metavar="CKPT",
+                   help="start a new run from this run's generator (ckpt.pt or G_*.pt): "
+                        "progressive resizing, as upstream pretrains at 64 px, then larger")
     p.add_argument("--resume", nargs="?", const="auto", default=None,
                    help="checkpoint to continue from (no value: OUT/ckpt.pt if it exists)")
     add_run_arguments(p, ckpt_minutes=10.0)
@@ -539,7 +545,15 @@ def main(args: argparse.Namespace) -> int:
         "feat_weights": list(args.feat_weights), "encoder": args.encoder,
         "crit_nf": args.crit_nf, "crit_blocks": args.crit_blocks,
         "render_factor": args.render_factor or max(1, round(args.size / 8))}
-    trainer = build(args, config, fresh=ckpt is None)
+    if ckpt is None and args.init:
+        init = torch.load(args.init, map_location="cpu", weights_only=False)
+        if init["config"]["arch"] != config["arch"]:
+            raise SystemExit(f"--init {args.init}: arch {init['config']['arch']} != "
+                             f"{config['arch']}")
+        config["init"] = str(args.init)
+    trainer = build(args, config, fresh=ckpt is None and not args.init)
+    if ckpt is None and args.init:
+        trainer.G.load_state_dict(init["G"])
     ds = GrayColourPairs(args.data, args.size, train=True, limit=args.limit)
     steps_per_epoch = max(1, len(ds) // args.batch)
     epochs = {"gen": args.gen_epochs, "crit": args.crit_epochs,
