@@ -33,6 +33,7 @@ CONCURRENCY = int(os.environ.get("RECOLOR_CONCURRENCY", 2))  # runs at once; eac
 QUEUE_SIZE = int(os.environ.get("RECOLOR_QUEUE_SIZE", 16))
 MAX_UPLOAD = os.environ.get("RECOLOR_MAX_UPLOAD", "30mb")
 SUGGESTIONS = 6  # references offered when none is given
+VIDEO_MAX_SECONDS = float(os.environ.get("RECOLOR_VIDEO_MAX_SECONDS", 20))
 
 # the option controls, in registry order: (method key, option)
 OPTIONS = [(key, o) for key, m in METHODS.items() for o in m.options]
@@ -138,6 +139,31 @@ def use_suggestion(candidates: list[str], evt: gr.SelectData) -> str:
 SCORE_HEADERS = ["method", *[LABELS[c] for c in COLUMNS], "seconds"]
 
 
+def colorize_video_ui(path: str | None, method: str, seconds: float,
+                      progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
+    """The Video tab: `recolor.video.colorize_video` on the first `seconds` of the upload."""
+    from recolor.video import colorize_video  # noqa: PLC0415
+
+    if not path:
+        raise gr.Error("Upload a video first.", title="No video")
+    out = Path(tempfile.mkdtemp(prefix="recolor-video-")) / (Path(path).stem + "_color.mp4")
+
+    def report(done: int, total: int) -> None:
+        progress(done / max(total, done, 1), desc=f"frame {done} of {max(total, done)}")
+
+    try:
+        r = colorize_video(path, out, method, max_seconds=min(float(seconds), VIDEO_MAX_SECONDS),
+                           progress=report)
+    except (RecolorError, OSError) as e:
+        raise gr.Error(str(e), title="Cannot colorize this video") from None
+    notes = "".join(f" {n[0].upper()}{n[1:]}." for n in r.notes)
+    return str(r.path), (
+        f"{r.frames} frames, {r.size[0]}x{r.size[1]} at {r.fps:g} fps in {r.seconds:.1f} s; "
+        f"audio {'kept' if r.audio else 'none in the input'}.{notes} Flicker (mean "
+        f"frame-to-frame chroma change, CIE Lab): input {r.flicker_in:.2f}, "
+        f"output {r.flicker_out:.2f}.")
+
+
 def _score_row(name: str, image: np.ndarray, truth: np.ndarray, seconds: float) -> list:
     """One row of the score table: the same metrics as `python -m recolor evaluate`."""
     s = score(image, truth)
@@ -150,49 +176,70 @@ def build_demo() -> gr.Blocks:
         gr.Markdown("# recolor\nUpload a black-and-white photo (a colour photo works too: its "
                     "grayscale version is colorized and the original shown as ground truth) and, "
                     "for the three colour-transfer methods, a colour reference photo.")
-        with gr.Row():
-            photo = UploadImage(type="filepath", label="Photo", sources=["upload", "clipboard"],
-                                elem_id="photo")
-            reference = UploadImage(type="filepath", label="Colour reference (optional)",
-                                    sources=["upload", "clipboard"], elem_id="reference")
-        controls = []
-        with gr.Accordion("Options", open=False):
-            for key, m in METHODS.items():
-                own = [o for k, o in OPTIONS if k == key]
-                if not own:
-                    continue
-                with gr.Row():
-                    gr.Markdown(f"**{m.name}**")
-                    for o in own:
-                        if isinstance(o.default, bool):
-                            controls.append(gr.Checkbox(o.default, label=o.name, info=o.help))
-                        else:
-                            controls.append(gr.Slider(o.minimum, o.maximum, o.default, step=o.step,
-                                                      label=o.name, info=o.help))
-        run = gr.Button("Colorize", variant="primary", elem_id="run")
-        gallery = gr.Gallery(label="Mean/StD · Lab mean · PDF · pix2pix · DeOldify",
-                             columns=len(METHODS), object_fit="contain", height="auto",
-                             format="png", elem_id="gallery")
-        with gr.Row():
-            gray_out = gr.Image(label="Grayscale input", interactive=False, format="png")
-            ref_out = gr.Image(label="Reference used", interactive=False, format="png")
-            truth_out = gr.Image(label="Ground truth (colour upload)", interactive=False,
-                                 format="png")
-        scores = gr.Dataframe(headers=SCORE_HEADERS, label="Scores against the original "
-                              "(colour uploads only)", interactive=False, elem_id="scores")
-        status = gr.Markdown(elem_id="status")
-        suggestions = gr.Gallery(label="Suggested references (click one to use it)",
-                                 columns=SUGGESTIONS, height=160, object_fit="contain",
-                                 allow_preview=False, elem_id="suggestions")
-        candidates = gr.State([])
-        examples = sorted(p for p in EXAMPLES.glob("*.jpg") if not p.stem.endswith("_ref"))
-        gr.Examples([[str(p), str(p.with_name(p.stem + "_ref.jpg"))] for p in examples],
-                    inputs=[photo, reference], label="Examples (photo, reference)",
-                    elem_id="examples")
-        outputs = [gallery, gray_out, ref_out, truth_out, scores, status, suggestions, candidates]
-        run.click(colorize_all, [photo, reference, *controls], outputs, api_name="colorize")
-        suggestions.select(use_suggestion, candidates, reference, api_visibility="private").then(
-            colorize_all, [photo, reference, *controls], outputs, api_visibility="private")
+        with gr.Tab("Photos", elem_id="tab-photos"):
+            with gr.Row():
+                photo = UploadImage(type="filepath", label="Photo",
+                                    sources=["upload", "clipboard"], elem_id="photo")
+                reference = UploadImage(type="filepath", label="Colour reference (optional)",
+                                        sources=["upload", "clipboard"], elem_id="reference")
+            controls = []
+            with gr.Accordion("Options", open=False):
+                for key, m in METHODS.items():
+                    own = [o for k, o in OPTIONS if k == key]
+                    if not own:
+                        continue
+                    with gr.Row():
+                        gr.Markdown(f"**{m.name}**")
+                        for o in own:
+                            if isinstance(o.default, bool):
+                                controls.append(gr.Checkbox(o.default, label=o.name, info=o.help))
+                            else:
+                                controls.append(gr.Slider(o.minimum, o.maximum, o.default,
+                                                          step=o.step, label=o.name,
+                                                          info=o.help))
+            run = gr.Button("Colorize", variant="primary", elem_id="run")
+            gallery = gr.Gallery(label="Mean/StD · Lab mean · PDF · pix2pix · DeOldify",
+                                 columns=len(METHODS), object_fit="contain", height="auto",
+                                 format="png", elem_id="gallery")
+            with gr.Row():
+                gray_out = gr.Image(label="Grayscale input", interactive=False, format="png")
+                ref_out = gr.Image(label="Reference used", interactive=False, format="png")
+                truth_out = gr.Image(label="Ground truth (colour upload)", interactive=False,
+                                     format="png")
+            scores = gr.Dataframe(headers=SCORE_HEADERS, label="Scores against the original "
+                                  "(colour uploads only)", interactive=False, elem_id="scores")
+            status = gr.Markdown(elem_id="status")
+            suggestions = gr.Gallery(label="Suggested references (click one to use it)",
+                                     columns=SUGGESTIONS, height=160, object_fit="contain",
+                                     allow_preview=False, elem_id="suggestions")
+            candidates = gr.State([])
+            examples = sorted(p for p in EXAMPLES.glob("*.jpg") if not p.stem.endswith("_ref"))
+            gr.Examples([[str(p), str(p.with_name(p.stem + "_ref.jpg"))] for p in examples],
+                        inputs=[photo, reference], label="Examples (photo, reference)",
+                        elem_id="examples")
+            outputs = [gallery, gray_out, ref_out, truth_out, scores, status, suggestions,
+                       candidates]
+            run.click(colorize_all, [photo, reference, *controls], outputs, api_name="colorize")
+            suggestions.select(use_suggestion, candidates, reference,
+                               api_visibility="private").then(
+                colorize_all, [photo, reference, *controls], outputs, api_visibility="private")
+        with gr.Tab("Video", elem_id="tab-video"):
+            gr.Markdown(f"Colorize a short B/W clip frame by frame (audio kept). At most "
+                        f"{VIDEO_MAX_SECONDS:g} s from the start are processed here; the command "
+                        "line `python -m recolor video` has no such limit.")
+            with gr.Row():
+                video_in = gr.Video(label="Video", sources=["upload"], elem_id="video-in")
+                video_out = gr.Video(label="Colorized", interactive=False, elem_id="video-out")
+            with gr.Row():
+                video_method = gr.Dropdown([(m.name, k) for k, m in METHODS.items()],
+                                           value="deoldify", label="Method")
+                video_seconds = gr.Slider(1, VIDEO_MAX_SECONDS, min(5, VIDEO_MAX_SECONDS),
+                                          step=1, label="Seconds to colorize")
+            video_run = gr.Button("Colorize video", variant="primary", elem_id="video-run")
+            video_status = gr.Markdown(elem_id="video-status")
+            video_run.click(colorize_video_ui, [video_in, video_method, video_seconds],
+                            [video_out, video_status], api_name="colorize_video",
+                            concurrency_limit=1)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 

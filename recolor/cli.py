@@ -21,6 +21,7 @@ _PLUGINS = {
     "evaluate": "recolor.evaluate",
     "build-references": "recolor.references",
     "train": "recolor.train.cli",
+    "video": "recolor.video",
 }
 
 

@@ -88,3 +88,21 @@ def test_without_reference_suggestions_are_offered_and_usable():
     assert Image.open(chosen).size == Image.open(candidates[2]).size
     gallery = _last(app.colorize_all(str(EX / "04_street.jpg"), chosen, *_defaults()))[0]
     assert all(" s" in cap for _, cap in gallery[:3])
+
+
+def test_video_tab_colorizes_a_clip_and_refuses_a_non_video(tmp_path):
+    from tests.test_video import make_clip
+    from recolor.video import read_frames
+    names = [d.api_name for d in app.build_demo().fns.values()]
+    assert "colorize_video" in names
+    src = tmp_path / "clip.mp4"
+    make_clip(src, frames=6)
+    out, status = app.colorize_video_ui(str(src), "pix2pix", 5, progress=lambda *a, **k: None)
+    assert len(list(read_frames(out))) == 6
+    assert "6 frames" in status and "audio kept" in status and "Flicker" in status
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("no")
+    with pytest.raises(gr.Error, match="not a readable video"):
+        app.colorize_video_ui(str(bad), "pix2pix", 5, progress=lambda *a, **k: None)
+    with pytest.raises(gr.Error, match="Upload a video"):
+        app.colorize_video_ui(None, "pix2pix", 5, progress=lambda *a, **k: None)
