@@ -1,0 +1,89 @@
+"""Video flicker and speed: a B/W 'camera pan' clip made from colour photos is colorized frame by
+frame with each method (`recolor.video.colorize_video`); the table gives the output's flicker
+(mean frame-to-frame chroma change in CIE Lab) next to the colour original's, which is what a
+perfectly stable colorization of the pan would show, and the seconds per frame.
+
+    python benchmarks/video.py [--methods deoldify pix2pix lab_mean] [--frames 48] [--side 320]
+
+The clips are made from the examples' colour reference photos (from ../shared/data/val).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from recolor import METHODS  # noqa: E402
+from recolor.color import gray_to_rgb, luma  # noqa: E402
+from recolor.video import chroma_flicker, colorize_video, read_frames  # noqa: E402
+
+
+def pan(photo: Path, frames: int, side: int) -> list[np.ndarray]:
+    """A horizontal pan over the photo: frames of side x (3/4 side), 2 px a frame."""
+    h = side * 3 // 4
+    im = Image.open(photo).convert("RGB")
+    im = im.resize((round(im.width * h / im.height), h), Image.BICUBIC)
+    a = np.asarray(im)
+    step = max(1, min(2, (a.shape[1] - side) // max(frames - 1, 1)))
+    return [a[:, i * step:i * step + side].copy() for i in range(frames)]
+
+
+def write(path: Path, frames: list[np.ndarray], fps: int = 24) -> None:
+    import imageio_ffmpeg
+    h, w = frames[0].shape[:2]
+    wr = imageio_ffmpeg.write_frames(str(path), (w, h), fps=fps, quality=9, macro_block_size=2,
+                                     ffmpeg_log_level="error")
+    wr.send(None)
+    for f in frames:
+        wr.send(np.ascontiguousarray(f))
+    wr.close()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--methods", nargs="+", default=["deoldify", "pix2pix", "lab_mean"],
+                   choices=list(METHODS))
+    p.add_argument("--frames", type=int, default=48)
+    p.add_argument("--side", type=int, default=320)
+    p.add_argument("--clips", type=int, default=3, help="examples used (one clip each)")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    photos = sorted((ROOT / "examples").glob("*_ref.jpg"))[:args.clips]
+    rows: dict[str, list[tuple[float, float]]] = {m: [] for m in args.methods}
+    truth, gray_f = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for photo in photos:
+            colour = pan(photo, args.frames, args.side)
+            gray = [gray_to_rgb(luma(f)) for f in colour]
+            src = Path(tmp) / f"{photo.stem}.mp4"
+            write(src, gray)
+            truth.append(chroma_flicker(colour))
+            gray_f.append(chroma_flicker(list(read_frames(src))))
+            for m in args.methods:
+                t = time.perf_counter()
+                r = colorize_video(src, Path(tmp) / f"{photo.stem}_{m}.mp4", m)
+                rows[m].append((r.flicker_out, (time.perf_counter() - t) / r.frames))
+    print(f"{len(photos)} clips x {args.frames} frames, {args.side}x{args.side * 3 // 4}, "
+          f"torch threads {args.threads}\n")
+    print("| clip source | flicker (chroma change / frame) | ratio to the colour original | s / frame |")
+    print("|---|---|---|---|")
+    t = float(np.mean(truth))
+    print(f"| colour original (truth) | {t:.3f} | 1.00 | |")
+    print(f"| gray input | {np.mean(gray_f):.3f} | {np.mean(gray_f) / t:.2f} | |")
+    for m, vals in rows.items():
+        f = float(np.mean([v[0] for v in vals]))
+        print(f"| {METHODS[m].name} | {f:.3f} | {f / t:.2f} | {np.mean([v[1] for v in vals]):.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
