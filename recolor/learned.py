@@ -53,10 +53,11 @@ def pix2pix(rgb: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     return p2p.colorize(model, rgb)
 
 
-def deoldify(rgb: np.ndarray, reference: np.ndarray | None = None, render_factor: int = 35,
+def deoldify(rgb: np.ndarray, reference: np.ndarray | None = None, render_factor: int = 0,
              post_process: bool = True) -> np.ndarray:
     """DeOldify generator with upstream's render_factor resize and luminance post-processing;
-    an official checkpoint imported with `python -m recolor import-weights` is preferred."""
+    an official checkpoint imported with `python -m recolor import-weights` is preferred.
+    ``render_factor=0``: the loaded weights' own (35 for official checkpoints)."""
     from .models import deoldify as dd  # noqa: PLC0415
 
     model = _model("deoldify", DEOLDIFY_FILES, lambda p: dd.load_generator(p, device=DEVICE))

@@ -82,8 +82,9 @@ _ALL = [
     Method("pix2pix", "pix2pix", learned.pix2pix, False, (),
            "Conditional GAN: a U-Net maps L to ab, trained against a PatchGAN."),
     Method("deoldify", "DeOldify", learned.deoldify, False,
-           (Option("render_factor", 35, "Network input is render_factor x 16 pixels square.",
-                   7, 64, 1),
+           (Option("render_factor", 0, "Network input is render_factor x 16 pixels square; "
+                   "0: the weights' own (35 for official checkpoints, ours: what it was "
+                   "trained for).", 0, 64, 1),
             Option("post_process", True, "Keep the input's luminance, take only the chroma.")),
            "U-Net on a pretrained encoder with self-attention, trained the NoGAN way."),
 ]

@@ -218,7 +218,24 @@ def test_colorize_rejects_bad_input(slim) -> None:
     with pytest.raises(ValueError):
         D.colorize(slim, np.zeros((4, 4, 3), np.float32))
     with pytest.raises(ValueError):
-        D.colorize(slim, np.zeros((4, 4, 3), np.uint8), render_factor=0)
+        D.colorize(slim, np.zeros((4, 4, 3), np.uint8), render_factor=-1)
+
+
+def test_render_factor_0_is_the_weights_own(tmp_path) -> None:
+    """0 (the registry's default) means what the weights were made for: the render_factor in
+    our exports' metadata, upstream's 35 for an official checkpoint (no such metadata)."""
+    from safetensors.torch import save_file
+    torch.manual_seed(0)
+    sd = {k: v.contiguous() for k, v in D.build_generator("slim").state_dict().items()}
+    save_file(sd, str(tmp_path / "ours.safetensors"), metadata={"arch": "slim",
+                                                                "render_factor": "3"})
+    save_file(sd, str(tmp_path / "official.safetensors"), metadata={"arch": "slim"})
+    ours = D.load_generator(tmp_path / "ours.safetensors")
+    assert ours.render_factor == 3
+    assert D.load_generator(tmp_path / "official.safetensors").render_factor == 35
+    rgb = np.random.default_rng(2).integers(0, 256, (30, 20, 3), dtype=np.uint8)
+    assert np.array_equal(D.colorize(ours, rgb, 0), D.colorize(ours, rgb, 3))
+    assert not np.array_equal(D.colorize(ours, rgb, 0), D.colorize(ours, rgb, 2))
 
 
 def test_colorize_thread_safe(slim) -> None:

@@ -197,6 +197,7 @@ def test_cli_runs_all_phases_and_exports(tiny: Path, tmp_path: Path) -> None:
     train.main(p.parse_args(["--export-only", str(out / "G_gan_0001.pt"), "--export", str(snap),
                              "--render-factor", "7"]))
     assert load_generator(snap, optimize=False).training is False
+    assert load_generator(snap, optimize=False).render_factor == 7
 
 
 def test_resume_reaches_the_same_state(tiny: Path, tmp_path: Path) -> None:

@@ -56,6 +56,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+DEFAULT_RENDER_FACTOR = 35  # upstream's, for the official checkpoints
+
 @dataclass(frozen=True)
 class ArchConfig:
     """A generator configuration: encoder body, decoder style and width factor."""
@@ -459,6 +461,8 @@ def load_generator(src: str | os.PathLike | Mapping[str, torch.Tensor], arch: st
     model = build_generator(arch, "meta")
     model.load_state_dict(sd, strict=True, assign=True)
     model.eval()
+    # what the weights were made for: upstream's 35 for official checkpoints, ours in metadata
+    model.render_factor = int(meta.get("render_factor") or DEFAULT_RENDER_FACTOR)
     if optimize:
         prepare_for_inference(model, winograd=winograd)
     return model.to(dtype)
@@ -602,18 +606,22 @@ def yuv_to_rgb(yuv: np.ndarray) -> np.ndarray:
     return np.clip(np.stack([r, g, b], -1), 0, 255).astype(np.uint8)
 
 
-def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = 35,
+def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAULT_RENDER_FACTOR,
              post_process: bool = True) -> np.ndarray:
     """Upstream's ColorizerFilter: stretch to ``render_factor*16`` square (bilinear), gray it,
     predict, resize back; with ``post_process`` keep the input's Y and take only the
-    prediction's U, V. Takes/returns uint8 RGB (H, W, 3); (H, W) gray is accepted."""
+    prediction's U, V. Takes/returns uint8 RGB (H, W, 3); (H, W) gray is accepted.
+    ``render_factor=0``: the model's own (``load_generator`` sets it from the weights)."""
     a = np.asarray(rgb_uint8)
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=-1)
     if a.dtype != np.uint8 or a.ndim != 3 or a.shape[-1] != 3 or min(a.shape[:2]) < 1:
         raise ImageError(f"expected a uint8 (H, W, 3) RGB array, got {a.dtype} {a.shape}")
+    if render_factor == 0:
+        render_factor = getattr(model, "render_factor", DEFAULT_RENDER_FACTOR)
     if render_factor < 1:
-        raise ValueError(f"render_factor must be >= 1, got {render_factor}")
+        raise ValueError(f"render_factor must be >= 1 (or 0: the weights' own), got "
+                         f"{render_factor}")
     h, w = a.shape[:2]
     sz = int(render_factor) * 16
     img = Image.fromarray(a)
