@@ -8,6 +8,7 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -31,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=0, help="use only the first K photos")
     p.add_argument("--reference", default="next",
                    help="next (the next photo of the sorted set), auto (the reference picker) or FILE")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="a method option (e.g. render_factor=12), given to the methods that "
+                        "have it; repeatable")
     p.add_argument("--grid-rows", type=int, default=4, help="rows in grid.png")
     p.add_argument("--out", required=True, help="output folder")
 
@@ -41,9 +45,16 @@ def main(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: unknown method(s) {unknown}; choose from {', '.join(METHODS)}", file=sys.stderr)
         return 2
+    options = {}
+    for item in args.option:
+        name, sep, value = item.partition("=")
+        if not sep:
+            print(f"error: --option {item!r}: expected NAME=VALUE", file=sys.stderr)
+            return 2
+        options[name.strip()] = value.strip()
     try:
         summary = evaluate(Path(args.data), keys, Path(args.out), size=args.size, limit=args.limit,
-                           reference=args.reference, grid_rows=args.grid_rows)
+                           reference=args.reference, grid_rows=args.grid_rows, options=options)
     except RecolorError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -58,9 +69,15 @@ def list_photos(folder: Path) -> list[Path]:
 
 
 def evaluate(data: Path, keys: list[str], out: Path, size: int = 0, limit: int = 0,
-             reference: str = "next", grid_rows: int = 4) -> list[dict]:
+             reference: str = "next", grid_rows: int = 4,
+             options: dict[str, Any] | None = None) -> list[dict]:
     """Run and score the methods on every colour photo in `data`; write the report to `out`
-    and return the summary rows."""
+    and return the summary rows. `options` go to the methods that have them."""
+    options = options or {}
+    own = {k: {n: v for n, v in options.items() if n in METHODS[k].defaults()} for k in keys}
+    unused = set(options) - {n for o in own.values() for n in o}
+    if unused:
+        raise RecolorError(f"no method among {', '.join(keys)} has option(s) {sorted(unused)}")
     files = list_photos(data)
     photos: list[tuple[str, np.ndarray]] = []
     skipped = 0
@@ -100,7 +117,8 @@ def evaluate(data: Path, keys: list[str], out: Path, size: int = 0, limit: int =
         for key in keys:
             start = time.perf_counter()
             try:
-                result = colorize(gray, key, reference=ref if METHODS[key].needs_reference else None)
+                result = colorize(gray, key, reference=ref if METHODS[key].needs_reference else None,
+                                  **own[key])
             except Exception as e:  # noqa: BLE001 - record the failure, keep going
                 rows.append({"image": name, "method": key, "error": f"{type(e).__name__}: {e}"})
                 continue

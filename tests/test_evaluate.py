@@ -77,3 +77,17 @@ def test_limit_and_fixed_reference(photo_dir, tmp_path):
     assert main(["evaluate", "--data", str(photo_dir), "--methods", "pdf", "--limit", "1",
                  "--reference", str(EXAMPLES / "06_food_ref.jpg"), "--out", str(out)]) == 0
     assert len(_rows(out / "per_image.csv")) == 2
+
+
+def test_options_reach_the_methods_that_have_them(photo_dir, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    common = ["evaluate", "--data", str(photo_dir), "--methods", "pdf,lab_mean", "--limit", "2"]
+    assert main([*common, "--out", str(a)]) == 0
+    assert main([*common, "--option", "iterations=1", "--option", "regrain=false",
+                 "--out", str(b)]) == 0
+    ra, rb = _rows(a / "per_image.csv"), _rows(b / "per_image.csv")
+    pick = lambda rows, m: [r["psnr"] for r in rows if r["method"] == m]  # noqa: E731
+    assert pick(ra, "lab_mean") == pick(rb, "lab_mean")  # no such options: unchanged
+    assert pick(ra, "pdf") != pick(rb, "pdf")
+    assert main([*common, "--option", "render_factor=9", "--out", str(b)]) == 2  # nobody has it
+    assert main([*common, "--option", "iterations", "--out", str(b)]) == 2
