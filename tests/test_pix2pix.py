@@ -120,6 +120,17 @@ def test_checkpoint_resume_and_export(tiny: Path, tmp_path: Path) -> None:
     ref = ckpt2["G"]["net.model.0.weight"].half().float()
     assert torch.equal(G.state_dict()["net.model.0.weight"], ref)
 
+    # network interpolation between the L1 epoch's G and the last one
+    first = out / "G_epoch001.pt"
+    a = torch.load(first, weights_only=False)["G"]["net.model.0.weight"]
+    b = ckpt2["G"]["net.model.0.weight"]
+    assert not torch.equal(a, b)
+    train.export(first, path, infer_size=32, mix=(out / "ckpt.pt", 0.25))
+    got = load_generator(str(path)).state_dict()["net.model.0.weight"]
+    assert torch.equal(got, (0.75 * a + 0.25 * b).half().float())
+    with pytest.raises(ValueError):
+        train.blend({"x": a}, {"y": a}, 0.5)
+
 
 def _flatten(sd: dict, prefix: str = "") -> dict[str, object]:
     """Nested state dict (optimizer states included) -> {dotted key: leaf}."""

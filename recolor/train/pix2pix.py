@@ -6,6 +6,8 @@ pretraining of the generator first, resumable checkpoints, CSV loss log, a sampl
     python -m recolor.train.pix2pix --resume runs/pix2pix-mnv2/ckpt.pt ...   # same flags
     python -m recolor.train.pix2pix --export-only runs/pix2pix-mnv2/ckpt.pt \
         --export weights/pix2pix-mnv2.safetensors --infer-size 192
+    python -m recolor.train.pix2pix --export-only runs/pix2pix-mnv2/G_epoch001.pt \
+        --blend runs/pix2pix-mnv2/ckpt.pt 0.5 --export blend.safetensors --infer-size 192
     python -m recolor.train.pix2pix --eval-only weights/pix2pix-mnv2.safetensors --val-limit 100
 """
 from __future__ import annotations
@@ -138,11 +140,28 @@ def save_checkpoint(path: str | Path, model: Pix2Pix, config: dict[str, Any],
     os.replace(tmp, path)
 
 
-def export(ckpt: str | Path, out_path: str | Path, infer_size: int | None = None) -> None:
+def blend(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float
+          ) -> dict[str, torch.Tensor]:
+    """Network interpolation (ESRGAN's): ``(1 - alpha) * a + alpha * b`` for every float
+    tensor of two checkpoints of one generator (e.g. the L1-pretrained one and the GAN one),
+    a knob between accuracy and colourfulness without retraining."""
+    if a.keys() != b.keys():
+        raise ValueError("the two checkpoints are not of the same generator")
+    return {k: torch.lerp(v.float(), b[k].float(), alpha).to(v.dtype) if v.is_floating_point()
+            else b[k] for k, v in a.items()}
+
+
+def export(ckpt: str | Path, out_path: str | Path, infer_size: int | None = None,
+           mix: tuple[str | Path, float] | None = None) -> None:
     """Write the generator of a checkpoint (full or G-only) as fp16 safetensors, with its
-    config (JSON, including `infer_size`, the working short side for inference) in metadata."""
+    config (JSON, including `infer_size`, the working short side for inference) in metadata.
+    ``mix=(other_ckpt, alpha)`` writes ``blend(ckpt, other_ckpt, alpha)`` instead."""
     from safetensors.torch import save_file
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    if mix is not None:
+        other = torch.load(mix[0], map_location="cpu", weights_only=False)
+        state = {**other, "G": blend(state["G"], other["G"], float(mix[1])),
+                 "progress": {"blend": [str(ckpt), str(mix[0]), float(mix[1])]}}
     config = dict(state["config"])
     if infer_size is not None:
         config["infer_size"] = int(infer_size)
@@ -274,6 +293,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--export", default=None, help="write the final G here (fp16 safetensors)")
     p.add_argument("--export-only", default=None, metavar="CKPT",
                    help="just export CKPT (full or G_epoch*.pt) to --export and exit")
+    p.add_argument("--blend", nargs=2, default=None, metavar=("CKPT_B", "ALPHA"),
+                   help="with --export-only CKPT_A: export (1 - ALPHA) * A + ALPHA * B")
     p.add_argument("--eval-only", default=None, metavar="WEIGHTS",
                    help="evaluate a .safetensors on --val-data (--val-limit photos) and exit")
     p.add_argument("--grid", default=None, help="with --eval-only: save a sample grid PNG")
@@ -296,8 +317,10 @@ def main(args: argparse.Namespace) -> int:
     if args.export_only:
         if not args.export:
             raise SystemExit("--export-only needs --export OUT.safetensors")
-        export(args.export_only, args.export, args.infer_size)
-        print(f"exported {args.export_only} -> {args.export}")
+        mix = (args.blend[0], float(args.blend[1])) if args.blend else None
+        export(args.export_only, args.export, args.infer_size, mix)
+        print(f"exported {args.export_only}{f' blended with {mix}' if mix else ''} -> "
+              f"{args.export}")
         return 0
     from tqdm import tqdm
     from .data import ColourPhotos, EpochSampler
