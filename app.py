@@ -235,6 +235,8 @@ def build_demo() -> gr.Blocks:
                                            value="deoldify", label="Method")
                 video_seconds = gr.Slider(1, VIDEO_MAX_SECONDS, min(5, VIDEO_MAX_SECONDS),
                                           step=1, label="Seconds to colorize")
+            gr.Examples([[str(p)] for p in sorted(EXAMPLES.glob("*.mp4"))], inputs=[video_in],
+                        label="Example clip (a B/W pan over a val photo)")
             video_run = gr.Button("Colorize video", variant="primary", elem_id="video-run")
             video_status = gr.Markdown(elem_id="video-status")
             video_run.click(colorize_video_ui, [video_in, video_method, video_seconds],

@@ -27,19 +27,22 @@ from recolor.video import chroma_flicker, colorize_video, read_frames  # noqa: E
 
 
 def pan(photo: Path, frames: int, side: int) -> list[np.ndarray]:
-    """A horizontal pan over the photo: frames of side x (3/4 side), 2 px a frame."""
-    h = side * 3 // 4
+    """A horizontal pan over the photo, 2 px a frame: frames of side x (3/4 side)."""
+    h, need = side * 3 // 4, side + 2 * (frames - 1)
     im = Image.open(photo).convert("RGB")
-    im = im.resize((round(im.width * h / im.height), h), Image.BICUBIC)
-    a = np.asarray(im)
-    step = max(1, min(2, (a.shape[1] - side) // max(frames - 1, 1)))
-    return [a[:, i * step:i * step + side].copy() for i in range(frames)]
+    scale = max(h / im.height, need / im.width)
+    im = im.resize((max(need, round(im.width * scale)), max(h, round(im.height * scale))),
+                   Image.BICUBIC)
+    top = (im.height - h) // 2
+    a = np.asarray(im)[top:top + h]
+    return [a[:, 2 * i:2 * i + side].copy() for i in range(frames)]
 
 
-def write(path: Path, frames: list[np.ndarray], fps: int = 24) -> None:
+def write(path: Path, frames: list[np.ndarray], fps: int = 24, quality: int = 9) -> None:
     import imageio_ffmpeg
     h, w = frames[0].shape[:2]
-    wr = imageio_ffmpeg.write_frames(str(path), (w, h), fps=fps, quality=9, macro_block_size=2,
+    wr = imageio_ffmpeg.write_frames(str(path), (w, h), fps=fps, quality=quality,
+                                     macro_block_size=2,
                                      ffmpeg_log_level="error")
     wr.send(None)
     for f in frames:
