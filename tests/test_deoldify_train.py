@@ -238,3 +238,29 @@ def test_init_starts_a_new_size_from_an_earlier_generator(tiny: Path, tmp_path: 
     assert params and params <= set(small["G"])
     for k in params:
         assert torch.equal(small["G"][k], big["G"][k]), k
+
+
+SHIPPED = ROOT / "weights" / "deoldify-slim.safetensors"
+
+
+def test_shipped_slim_weights_are_ours_and_colorize() -> None:
+    """The app's default DeOldify weights: fp16, under 60 MB, our slim arch with the
+    render_factor it was trained for; they colorize an example (non-zero chroma) and keep its
+    luminance, through recolor.colorize as the app calls it."""
+    from recolor import colorize as api_colorize
+    from recolor.color import rgb_to_lab
+    from recolor import learned
+
+    assert SHIPPED.is_file() and SHIPPED.stat().st_size < 60e6
+    with safe_open(str(SHIPPED), "pt") as f:
+        meta = f.metadata()
+        assert all(f.get_tensor(k).dtype in (torch.float16, torch.int64) for k in f.keys())
+    assert meta["arch"] == "slim" and int(meta["render_factor"]) >= 4
+    assert load_generator(SHIPPED).render_factor == int(meta["render_factor"])
+    if any((learned.WEIGHTS / f).is_file() for f in learned.DEOLDIFY_FILES[:2]):
+        pytest.skip("an official checkpoint is installed and preferred")
+    gray = np.asarray(Image.open(ROOT / "examples" / "03_landscape.jpg").convert("RGB"))
+    out = api_colorize(gray, "deoldify")
+    lab_in, lab_out = rgb_to_lab(gray), rgb_to_lab(out)
+    assert np.hypot(lab_out[..., 1], lab_out[..., 2]).mean() > 3
+    assert np.median(np.abs(lab_out[..., 0] - lab_in[..., 0])) < 1.5

@@ -97,3 +97,22 @@ def test_a_bad_upload_shows_a_readable_message(page, tmp_path):
     page.locator("#run").click()
     page.get_by_text("not an image").first.wait_for(timeout=60_000)
     page.screenshot(path=str(OUT / "bad_upload.png"), full_page=True)
+
+
+def test_video_tab_colorizes_the_example_clip(page):
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.locator("button[role=tab]", has_text="Video").click()
+    page.locator("#video-in input[type=file]").set_input_files(
+        str(EXAMPLES / "03_landscape_pan.mp4"))
+    page.locator("#video-in video").first.wait_for()
+    page.locator("#video-run").click()
+    page.locator("#video-out video").first.wait_for(timeout=180_000)
+    status = page.locator("#video-status")
+    page.wait_for_function(
+        "() => document.querySelector('#video-status').textContent.includes('Flicker')")
+    assert "frames" in status.inner_text()
+    duration = page.locator("#video-out video").first.evaluate(
+        """v => new Promise(ok => v.readyState >= 1 ? ok(v.duration)
+                                 : v.addEventListener('loadedmetadata', () => ok(v.duration)))""")
+    assert duration > 1
+    page.screenshot(path=str(OUT / "video.png"), full_page=True)
