@@ -159,7 +159,7 @@ def colorize_video_ui(path: str | None, method: str, seconds: float,
     notes = "".join(f" {n[0].upper()}{n[1:]}." for n in r.notes)
     return str(r.path), (
         f"{r.frames} frames, {r.size[0]}x{r.size[1]} at {r.fps:g} fps in {r.seconds:.1f} s; "
-        f"audio {'kept' if r.audio else 'none in the input'}.{notes} Flicker (mean "
+        f"{'audio kept' if r.audio else 'no audio in the input'}.{notes} Flicker (mean "
         f"frame-to-frame chroma change, CIE Lab): input {r.flicker_in:.2f}, "
         f"output {r.flicker_out:.2f}.")
 
