@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from recolor import METHODS  # noqa: E402
 from recolor.color import gray_to_rgb, luma  # noqa: E402
-from recolor.video import chroma_flicker, colorize_video, read_frames  # noqa: E402
+from recolor.video import chroma_flicker, colorize_video, open_writer, read_frames  # noqa: E402
 
 
 def pan(photo: Path, frames: int, side: int) -> list[np.ndarray]:
@@ -39,12 +39,8 @@ def pan(photo: Path, frames: int, side: int) -> list[np.ndarray]:
 
 
 def write(path: Path, frames: list[np.ndarray], fps: int = 24, quality: int = 9) -> None:
-    import imageio_ffmpeg
     h, w = frames[0].shape[:2]
-    wr = imageio_ffmpeg.write_frames(str(path), (w, h), fps=fps, quality=quality,
-                                     macro_block_size=2,
-                                     ffmpeg_log_level="error")
-    wr.send(None)
+    wr = open_writer(path, (w, h), fps, quality)
     for f in frames:
         wr.send(np.ascontiguousarray(f))
     wr.close()

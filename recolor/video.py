@@ -88,20 +88,51 @@ def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[np.
         gen.close()
 
 
+class FlickerMeter:
+    """``chroma_flicker`` one frame at a time, keeping only the previous frame's chroma (a long
+    clip is never held in memory)."""
+
+    def __init__(self) -> None:
+        self.prev: torch.Tensor | None = None
+        self.total, self.pairs = 0.0, 0
+
+    def add(self, frame: np.ndarray) -> None:
+        small = torch.from_numpy(fit_within(frame, FLICKER_SIDE).astype(np.float32) / 255)
+        ab = rgb_to_lab_t(small)[..., 1:]
+        if self.prev is not None:
+            self.total += float((ab - self.prev).pow(2).sum(-1).sqrt().mean())
+            self.pairs += 1
+        self.prev = ab
+
+    @property
+    def value(self) -> float:
+        return self.total / self.pairs if self.pairs else 0.0
+
+
 def chroma_flicker(frames: list[np.ndarray]) -> float:
     """Mean over consecutive frame pairs of the mean per-pixel chroma change
     ``sqrt(da^2 + db^2)`` in CIE Lab (0 for a B/W clip). Frames are fitted within
     FLICKER_SIDE first, so the figure does not depend much on resolution or noise."""
-    if len(frames) < 2:
-        return 0.0
-    prev, total = None, 0.0
+    meter = FlickerMeter()
     for f in frames:
-        small = torch.from_numpy(fit_within(f, FLICKER_SIDE).astype(np.float32) / 255)
-        ab = rgb_to_lab_t(small)[..., 1:]
-        if prev is not None:
-            total += float((ab - prev).pow(2).sum(-1).sqrt().mean())
-        prev = ab
-    return total / (len(frames) - 1)
+        meter.add(f)
+    return meter.value
+
+
+def open_writer(dst: str | Path, size: tuple[int, int], fps: float, quality: int = 7,
+                audio_from: str | Path | None = None):
+    """A started imageio-ffmpeg writer of uint8 RGB frames to an H.264 ``dst`` (odd sizes are
+    padded to even by ffmpeg); with ``audio_from``, that file's audio is muxed in (AAC), cut
+    to the video's length."""
+    import imageio_ffmpeg  # noqa: PLC0415
+
+    audio = str(audio_from) if audio_from is not None else None
+    writer = imageio_ffmpeg.write_frames(
+        str(dst), size, fps=fps, quality=quality, macro_block_size=2, audio_path=audio,
+        audio_codec="aac" if audio else None, output_params=["-shortest"] if audio else None,
+        ffmpeg_log_level="error")
+    writer.send(None)
+    return writer
 
 
 def colorize_video(src: str | Path, dst: str | Path, method: str = "deoldify",
@@ -111,8 +142,6 @@ def colorize_video(src: str | Path, dst: str | Path, method: str = "deoldify",
     """Colorize every frame of ``src`` (up to ``max_seconds``) with ``method`` and write
     ``dst`` (H.264 MP4) with ``src``'s audio. Returns counts and the flicker figures."""
     import time
-
-    import imageio_ffmpeg  # noqa: PLC0415
 
     t0 = time.time()
     m = get_method(method)
@@ -125,8 +154,7 @@ def colorize_video(src: str | Path, dst: str | Path, method: str = "deoldify",
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     ref, writer = None, None
-    ins: list[np.ndarray] = []
-    outs: list[np.ndarray] = []
+    flicker_in, flicker_out = FlickerMeter(), FlickerMeter()
     n = 0
     try:
         for frame in read_frames(src, max_frames):
@@ -138,29 +166,22 @@ def colorize_video(src: str | Path, dst: str | Path, method: str = "deoldify",
                     ref = load_image(reference, "reference")
             out = colorize(frame, method, reference=ref, **options)
             if writer is None:  # opened after the first frame worked (model there, etc.)
-                writer = imageio_ffmpeg.write_frames(
-                    str(dst), (w, h), fps=fps, quality=7, macro_block_size=2,
-                    audio_path=str(src) if has_audio else None,
-                    audio_codec="aac" if has_audio else None,
-                    output_params=["-shortest"] if has_audio else None,
-                    ffmpeg_log_level="error")
-                writer.send(None)
+                writer = open_writer(dst, (w, h), fps, audio_from=src if has_audio else None)
             writer.send(np.ascontiguousarray(out))
-            ins.append(fit_within(frame, FLICKER_SIDE))
-            outs.append(fit_within(out, FLICKER_SIDE))
+            flicker_in.add(frame)
+            flicker_out.add(out)
             n += 1
             if progress is not None:
                 progress(n, expected)
     finally:
         if writer is not None:
             writer.close()
-    if n == 0:
-        dst.unlink(missing_ok=True)
+    if n == 0:  # nothing was written: the writer opens after the first frame
         raise VideoError(f"{Path(src).name}: no frames could be decoded")
     notes = []
     if n >= max_frames and float(meta.get("duration") or 0) * fps > max_frames + 1:
         notes.append(f"only the first {max_seconds:g} s ({n} frames) were colorized")
-    return VideoResult(dst, n, fps, (w, h), has_audio, chroma_flicker(ins), chroma_flicker(outs),
+    return VideoResult(dst, n, fps, (w, h), has_audio, flicker_in.value, flicker_out.value,
                        time.time() - t0, notes)
 
 
