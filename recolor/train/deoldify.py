@@ -28,7 +28,6 @@ The ablations of issue 4 are ``--loss l1`` (pixel L1 only) and ``--encoder rando
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import os
@@ -47,7 +46,7 @@ from torch.utils.data import DataLoader
 from ..models.deoldify import (IMAGENET_MEAN, IMAGENET_STD, DynamicUnet, SelfAttention,
                                build_generator, load_encoder_state, load_generator)
 from .data import ColourPhotos, EpochSampler
-from .run import add_run_arguments, one_thread, set_up
+from .run import RunClock, add_run_arguments, one_thread, open_log, set_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_WEIGHTS = ROOT.parent / "shared" / "weights"
@@ -576,23 +575,18 @@ def main(args: argparse.Namespace) -> int:
     print(f"{config} | {len(ds)} photos, {steps_per_epoch} steps/epoch | device "
           f"{trainer.device} | threads {torch.get_num_threads()}")
 
-    log_path = out / "losses.csv"
-    new_log = not log_path.exists()
-    log = open(log_path, "a", newline="")
-    writer = csv.writer(log)
-    if new_log:
-        writer.writerow(["time", "phase", "epoch", "step", "seconds", "img_per_s", *LOG_KEYS,
-                         *VAL_KEYS])
-    t_run, t_ckpt, seconds0 = time.time(), time.time(), progress["seconds"]
+    log, writer = open_log(out / "losses.csv", ["time", "phase", "epoch", "step", "seconds",
+                                                "img_per_s", *LOG_KEYS, *VAL_KEYS])
+    clock = RunClock(args, progress["seconds"])
 
     def save() -> None:
-        progress["seconds"] = seconds0 + time.time() - t_run
+        progress["seconds"] = clock.seconds()
         save_checkpoint(out / "ckpt.pt", trainer, config, progress)
 
     def milestone(tag: str, phase: str) -> None:
         """Validation row, sample grid and a generator snapshot G_<tag>.pt."""
         row = [time.strftime("%H:%M:%S"), tag, progress["epoch"], progress["step"],
-               round(seconds0 + time.time() - t_run), "", *[""] * len(LOG_KEYS)]
+               round(clock.seconds()), "", *[""] * len(LOG_KEYS)]
         if val_loader is not None:
             v = validate(trainer, val_loader)
             row += [round(v[k], 4) for k in VAL_KEYS]
@@ -644,7 +638,7 @@ def main(args: argparse.Namespace) -> int:
             bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items() if k in ("loss_G", "loss_D")})
             if n_log == args.log_every:
                 writer.writerow([time.strftime("%H:%M:%S"), phase, epoch, progress["step"],
-                                 round(seconds0 + time.time() - t_run),
+                                 round(clock.seconds()),
                                  round(n_log * args.batch / (time.time() - t_log), 2),
                                  *(round(float(np.mean(sums[k])), 5) if k in sums else ""
                                    for k in LOG_KEYS), *[""] * len(VAL_KEYS)])
@@ -655,13 +649,11 @@ def main(args: argparse.Namespace) -> int:
                 progress["gan_ckpt"] += 1
                 milestone(f"gan_{progress['gan_ckpt']:04d}", phase)
                 save()
-            if time.time() - t_ckpt > args.ckpt_minutes * 60:
+            if clock.checkpoint_due():
                 save()
-                t_ckpt = time.time()
             if phase == "gan" and progress["images"] >= gan_total:
                 break
-            if (args.max_minutes and time.time() - t_run > args.max_minutes * 60) or \
-                    (args.max_steps and progress["step"] >= args.max_steps):
+            if clock.must_stop(progress["step"]):
                 stop = True
                 break
         bar.close()
@@ -673,7 +665,7 @@ def main(args: argparse.Namespace) -> int:
             if phase != "gan":
                 milestone(f"{phase}_epoch{progress['epoch']:03d}", phase)
         save()
-        t_ckpt = time.time()
+        clock.checkpointed()
     save()
     log.close()
     print(f"stopped at {progress}")

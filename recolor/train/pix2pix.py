@@ -13,7 +13,6 @@ pretraining of the generator first, resumable checkpoints, CSV loss log, a sampl
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -28,7 +27,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from ..color import lab_to_rgb_t
-from .run import add_run_arguments, one_thread, set_up
+from .run import RunClock, add_run_arguments, one_thread, open_log, set_up
 from ..models.pix2pix import AB_SCALE, PatchGAN, build_generator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -353,21 +352,16 @@ def main(args: argparse.Namespace) -> int:
     print(f"{config} | {len(train_ds)} train photos | device {device} | "
           f"threads {torch.get_num_threads()}")
 
-    log_path = out / "losses.csv"
-    new_log = not log_path.exists()
-    log = open(log_path, "a", newline="")
-    writer = csv.writer(log)
     keys = ["loss_D", "loss_D_real", "loss_D_fake", "loss_G_GAN", "loss_G_L1"]
-    if new_log:
-        writer.writerow(["time", "epoch", "phase", "step", "seconds", "img_per_s", *keys,
-                         "val_l1", "val_psnr", "val_colourfulness", "val_colourfulness_gt"])
+    log, writer = open_log(out / "losses.csv", [
+        "time", "epoch", "phase", "step", "seconds", "img_per_s", *keys,
+        "val_l1", "val_psnr", "val_colourfulness", "val_colourfulness_gt"])
 
     total_epochs = args.pretrain_l1 + args.epochs
-    t_run, t_ckpt = time.time(), time.time()
-    seconds0 = progress["seconds"]
+    clock = RunClock(args, progress["seconds"])
 
     def save() -> None:
-        progress["seconds"] = seconds0 + time.time() - t_run
+        progress["seconds"] = clock.seconds()
         save_checkpoint(out / "ckpt.pt", model, config, progress)
 
     stop = False
@@ -395,15 +389,13 @@ def main(args: argparse.Namespace) -> int:
             if n == args.log_every:
                 ips = n * args.batch / (time.time() - t_log)
                 writer.writerow([time.strftime("%H:%M:%S"), epoch, phase, progress["step"],
-                                 round(seconds0 + time.time() - t_run), round(ips, 2),
+                                 round(clock.seconds()), round(ips, 2),
                                  *(round(sums[k] / n, 5) for k in keys)])
                 log.flush()
                 sums, n, t_log = {k: 0.0 for k in keys}, 0, time.time()
-            if time.time() - t_ckpt > args.ckpt_minutes * 60:
+            if clock.checkpoint_due():
                 save()
-                t_ckpt = time.time()
-            if (args.max_minutes and time.time() - t_run > args.max_minutes * 60) or \
-                    (args.max_steps and progress["step"] >= args.max_steps):
+            if clock.must_stop(progress["step"]):
                 stop = True
                 break
         bar.close()
@@ -412,7 +404,7 @@ def main(args: argparse.Namespace) -> int:
         progress["epoch"] += 1
         progress["start"] = 0
         row = [time.strftime("%H:%M:%S"), epoch, phase + "-end", progress["step"],
-               round(seconds0 + time.time() - t_run), "", *([""] * len(keys))]
+               round(clock.seconds()), "", *([""] * len(keys))]
         if val_loader is not None:
             v = validate(model.G, val_loader, device)
             sample_grid(model.G, *vis, out / "samples" / f"epoch_{epoch + 1:03d}.png", device)
@@ -424,7 +416,7 @@ def main(args: argparse.Namespace) -> int:
         torch.save({"G": model.G.state_dict(), "config": config, "progress": dict(progress)},
                    out / f"G_epoch{epoch + 1:03d}.pt")
         save()
-        t_ckpt = time.time()
+        clock.checkpointed()
     save()
     log.close()
     print(f"stopped at {progress}")

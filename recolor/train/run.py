@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 import torch
@@ -31,3 +36,44 @@ def set_up(args: argparse.Namespace) -> None:
 def one_thread(_: int) -> None:
     """DataLoader worker_init_fn: one torch thread per worker process."""
     torch.set_num_threads(1)
+
+
+def open_log(path: Path, header: Sequence[str]) -> tuple[TextIO, Any]:
+    """The run's CSV log opened for appending (a resumed run continues it), and its writer;
+    the header row is written when the file is new."""
+    new = not path.exists()
+    f = open(path, "a", newline="")
+    writer = csv.writer(f)
+    if new:
+        writer.writerow(header)
+    return f, writer
+
+
+class RunClock:
+    """A run's training time summed over its resumes, its checkpoint interval
+    (``--ckpt-minutes``) and its stop (``--max-minutes``, ``--max-steps``)."""
+
+    def __init__(self, args: argparse.Namespace, seconds0: float = 0.0):
+        self.args, self.seconds0 = args, seconds0
+        self.t_run = self.t_ckpt = time.time()
+
+    def seconds(self) -> float:
+        """Training seconds so far, the earlier sessions of a resumed run included."""
+        return self.seconds0 + time.time() - self.t_run
+
+    def checkpoint_due(self) -> bool:
+        """True once every ``--ckpt-minutes`` (the interval restarts then)."""
+        if time.time() - self.t_ckpt > self.args.ckpt_minutes * 60:
+            self.checkpointed()
+            return True
+        return False
+
+    def checkpointed(self) -> None:
+        """A checkpoint was just written (e.g. at an epoch's end): restart the interval."""
+        self.t_ckpt = time.time()
+
+    def must_stop(self, step: int) -> bool:
+        """This session's ``--max-minutes`` or the run's ``--max-steps`` is reached."""
+        a = self.args
+        return bool((a.max_minutes and time.time() - self.t_run > a.max_minutes * 60)
+                    or (a.max_steps and step >= a.max_steps))
