@@ -8,6 +8,7 @@ import argparse
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,28 +141,34 @@ SCORE_HEADERS = ["method", *[LABELS[c] for c in COLUMNS], "seconds"]
 
 
 def colorize_video_ui(path: str | None, method: str, seconds: float,
-                      progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
-    """The Video tab: `recolor.video.colorize_video` on the first `seconds` of the upload."""
+                      progress: gr.Progress = gr.Progress()) -> Iterator[tuple[str, str]]:
+    """The Video tab: `recolor.video.colorize_video` on the first `seconds` of the upload.
+    A generator, like `colorize_all`, so that its temporary folder is removed once Gradio has
+    taken the result into its own cache."""
     from recolor.video import colorize_video  # noqa: PLC0415
 
     if not path:
         raise gr.Error("Upload a video first.", title="No video")
-    out = Path(tempfile.mkdtemp(prefix="recolor-video-")) / (Path(path).stem + "_color.mp4")
+    tmp = Path(tempfile.mkdtemp(prefix="recolor-video-"))
 
     def report(done: int, total: int) -> None:
         progress(done / max(total, done, 1), desc=f"frame {done} of {max(total, done)}")
 
     try:
-        r = colorize_video(path, out, method, max_seconds=min(float(seconds), VIDEO_MAX_SECONDS),
-                           progress=report)
-    except (RecolorError, OSError) as e:
-        raise gr.Error(str(e), title="Cannot colorize this video") from None
-    notes = "".join(f" {n[0].upper()}{n[1:]}." for n in r.notes)
-    return str(r.path), (
-        f"{r.frames} frames, {r.size[0]}x{r.size[1]} at {r.fps:g} fps in {r.seconds:.1f} s; "
-        f"{'audio kept' if r.audio else 'no audio in the input'}.{notes} Flicker (mean "
-        f"frame-to-frame chroma change, CIE Lab): input {r.flicker_in:.2f}, "
-        f"output {r.flicker_out:.2f}.")
+        try:
+            r = colorize_video(path, tmp / (Path(path).stem + "_color.mp4"), method,
+                               max_seconds=min(float(seconds), VIDEO_MAX_SECONDS),
+                               progress=report)
+        except (RecolorError, OSError) as e:
+            raise gr.Error(str(e), title="Cannot colorize this video") from None
+        notes = "".join(f" {n[0].upper()}{n[1:]}." for n in r.notes)
+        yield str(r.path), (
+            f"{r.frames} frames, {r.size[0]}x{r.size[1]} at {r.fps:g} fps in {r.seconds:.1f} s; "
+            f"{'audio kept' if r.audio else 'no audio in the input'}.{notes} Flicker (mean "
+            f"frame-to-frame chroma change, CIE Lab): input {r.flicker_in:.2f}, "
+            f"output {r.flicker_out:.2f}.")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _score_row(name: str, image: np.ndarray, truth: np.ndarray, seconds: float) -> list:

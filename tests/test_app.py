@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import gradio as gr
 import numpy as np
 from PIL import Image
@@ -97,12 +99,16 @@ def test_video_tab_colorizes_a_clip_and_refuses_a_non_video(tmp_path):
     assert "colorize_video" in names
     src = tmp_path / "clip.mp4"
     make_clip(src, frames=6)
-    out, status = app.colorize_video_ui(str(src), "pix2pix", 5, progress=lambda *a, **k: None)
+    quiet = lambda *a, **k: None  # noqa: E731
+    run = app.colorize_video_ui(str(src), "pix2pix", 5, progress=quiet)
+    out, status = next(run)
     assert len(list(read_frames(out))) == 6
     assert "6 frames" in status and "audio kept" in status and "Flicker" in status
+    run.close()  # as Gradio does once it has the file: the temporary folder goes
+    assert not Path(out).exists()
     bad = tmp_path / "bad.mp4"
     bad.write_text("no")
     with pytest.raises(gr.Error, match="not a readable video"):
-        app.colorize_video_ui(str(bad), "pix2pix", 5, progress=lambda *a, **k: None)
+        next(app.colorize_video_ui(str(bad), "pix2pix", 5, progress=quiet))
     with pytest.raises(gr.Error, match="Upload a video"):
-        app.colorize_video_ui(None, "pix2pix", 5, progress=lambda *a, **k: None)
+        next(app.colorize_video_ui(None, "pix2pix", 5, progress=quiet))
