@@ -220,6 +220,26 @@ def test_resume_reaches_the_same_state(tiny: Path, tmp_path: Path) -> None:
     assert a["sched"]["last_epoch"] == b["sched"]["last_epoch"]
 
 
+def test_resume_with_a_longer_gan_phase_reopens_it(tiny: Path, tmp_path: Path) -> None:
+    """A finished run resumed with a larger --gan-fraction goes on with its GAN phase (same
+    critic, generator and step count) instead of stopping or starting over."""
+    flags = ("--loss", "l1", "--encoder", "random", "--gan-ckpt-fraction", "0.34")
+    out = tmp_path / "run"
+    train.main(args_for(tiny, out, *flags, "--gan-fraction", "0.67"))
+    first = torch.load(out / "ckpt.pt", weights_only=False)
+    assert first["progress"]["phase"] == 3 and first["progress"]["gan_images"] == 4
+    train.main(args_for(tiny, out, *flags, "--gan-fraction", "0.67", "--resume"))  # no-op
+    assert torch.load(out / "ckpt.pt", weights_only=False)["progress"]["step"] == \
+        first["progress"]["step"]
+    train.main(args_for(tiny, out, *flags, "--gan-fraction", "1.34", "--resume"))
+    longer = torch.load(out / "ckpt.pt", weights_only=False)
+    assert longer["progress"]["phase"] == 3 and longer["progress"]["gan_images"] == 8
+    assert longer["progress"]["step"] == first["progress"]["step"] + 2  # 4 images, batch 2
+    assert (out / "G_gan_0004.pt").is_file()
+    assert any(not torch.equal(first["G"][k], v) for k, v in longer["G"].items()
+               if v.is_floating_point())
+
+
 def test_init_starts_a_new_size_from_an_earlier_generator(tiny: Path, tmp_path: Path) -> None:
     """--init (progressive resizing): a fresh run at another size whose generator starts as the
     given snapshot's, with its own config and a fresh phase 1."""

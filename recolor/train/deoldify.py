@@ -520,6 +520,20 @@ def build(args: argparse.Namespace, config: dict[str, Any], fresh: bool) -> NoGA
     return NoGAN(G, D, loss, args, args.device)
 
 
+def reopen_gan(progress: dict[str, Any], args: argparse.Namespace, n_photos: int,
+               steps_per_epoch: int) -> None:
+    """Resuming a finished run with a larger ``--gan-fraction``: go back into the GAN phase
+    where it ended (critic, optimisers and all), so the GAN phase can be lengthened later
+    without starting over. Snapshots go on at the current ``--gan-ckpt-fraction``."""
+    done = progress.get("gan_images")
+    if progress["phase"] < len(PHASES) or done is None or args.gan_fraction * n_photos <= done:
+        return
+    per_epoch = steps_per_epoch * args.batch
+    progress.update(phase=PHASES.index("gan"), images=done, epoch=done // per_epoch,
+                    start=done % per_epoch,
+                    gan_ckpt=done // max(1, int(args.gan_ckpt_fraction * n_photos)))
+
+
 def main(args: argparse.Namespace) -> int:
     """Run (or resume) the three phases; returns 0."""
     if args.export_only:
@@ -564,6 +578,7 @@ def main(args: argparse.Namespace) -> int:
         trainer.load_state_dict(ckpt, epochs.get(ckpt["phase"], 0) * steps_per_epoch)
         torch.set_rng_state(ckpt["rng"])
         np.random.set_state(ckpt["np_rng"])
+        reopen_gan(progress, args, len(ds), steps_per_epoch)
         print(f"resumed {resume}: {progress}")
     (out / "config.json").write_text(json.dumps({"config": config, "args": vars(args)},
                                                 indent=2, default=str))
@@ -609,6 +624,8 @@ def main(args: argparse.Namespace) -> int:
         phase_done = (progress["epoch"] >= epochs[phase] if phase != "gan"
                       else progress["images"] >= gan_total)
         if phase_done:
+            if phase == "gan":
+                progress["gan_images"] = progress["images"]  # lets a later resume extend it
             progress.update(phase=progress["phase"] + 1, epoch=0, start=0, images=0)
             continue
         epoch = progress["epoch"]
