@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import tempfile
@@ -128,12 +129,22 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
         png.close()
 
 
+_SUGGESTED: Path | None = None  # one folder of served copies per process, removed at exit
+
+
 def use_suggestion(candidates: list[str], evt: gr.SelectData) -> str:
     """A copy of the clicked suggestion, as the new reference input (the bank folder itself
-    is not served)."""
+    is not served). One copy per bank photo, however often it is clicked."""
+    global _SUGGESTED
+    if _SUGGESTED is None:
+        _SUGGESTED = Path(tempfile.mkdtemp(prefix="recolor-ref-"))
+        atexit.register(shutil.rmtree, _SUGGESTED, ignore_errors=True)
     src = Path(candidates[evt.index])
-    dst = Path(tempfile.mkdtemp(prefix="recolor-ref-")) / src.name
-    shutil.copyfile(src, dst)
+    dst = _SUGGESTED / f"{src.parent.name}-{src.name}"
+    if not dst.is_file():
+        part = dst.with_name(f".{os.getpid()}-{id(evt)}-{dst.name}")
+        shutil.copyfile(src, part)
+        os.replace(part, dst)  # atomic: two users clicking the same photo never see half a file
     return str(dst)
 
 

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import gradio as gr
@@ -88,6 +89,8 @@ def test_without_reference_suggestions_are_offered_and_usable():
         index = 2
     chosen = app.use_suggestion(candidates, Event())
     assert Image.open(chosen).size == Image.open(candidates[2]).size
+    assert app.use_suggestion(candidates, Event()) == chosen  # one copy, however many clicks
+    assert len(os.listdir(Path(chosen).parent)) <= len(candidates)
     gallery = _last(app.colorize_all(str(EX / "04_street.jpg"), chosen, *_defaults()))[0]
     assert all(" s" in cap for _, cap in gallery[:3])
 
