@@ -15,7 +15,9 @@
    with ``--export-only``.
 
 Upstream pretrains its generator at growing sizes (64 px, then larger); ``--init`` starts a
-new run at a new ``--size`` from an earlier run's generator.
+new run at a new ``--size`` from an earlier run's generator. A finished run resumed with a larger
+``--gan-fraction`` goes on with its GAN phase (snapshots continue their numbering at the new
+``--gan-ckpt-fraction``, so lengthen a copy of the run folder to keep the old snapshots).
 
 The ablations of issue 4 are ``--loss l1`` (pixel L1 only) and ``--encoder random``.
 
