@@ -2,7 +2,7 @@
 pretraining of the generator first, resumable checkpoints, CSV loss log, a sample grid per epoch.
 
     python -m recolor.train.pix2pix --data ../shared/data/train --arch mobilenet --size 128 \
-        --batch 16 --pretrain-l1 1 --epochs 5 --out runs/pix2pix-mnv2
+        --batch 16 --pretrain-l1 1 --epochs 8 --out runs/pix2pix-mnv2
     python -m recolor.train.pix2pix --resume runs/pix2pix-mnv2/ckpt.pt ...   # same flags
     python -m recolor.train.pix2pix --export-only runs/pix2pix-mnv2/ckpt.pt \
         --export weights/pix2pix-mnv2.safetensors --infer-size 192
