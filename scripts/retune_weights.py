@@ -1,0 +1,65 @@
+"""Change what an exported generator (fp16 safetensors) recommends for inference, or blend two,
+without the training checkpoint: the GPU lease brings back only exported files.
+
+    python scripts/retune_weights.py IN.safetensors OUT.safetensors --render-factor 10  # DeOldify
+    python scripts/retune_weights.py IN.safetensors OUT.safetensors --infer-size 160    # pix2pix
+    python scripts/retune_weights.py A.safetensors OUT.safetensors --blend B.safetensors 0.9
+
+``--blend B ALPHA`` writes ``(1 - ALPHA) * A + ALPHA * B`` (network interpolation, as
+``recolor.train.pix2pix --blend`` does for checkpoints) with A's metadata. A DeOldify file
+written into a weights folder is entered in that folder's manifest.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("src")
+    p.add_argument("out")
+    p.add_argument("--render-factor", type=int, help="DeOldify: the weights' render_factor")
+    p.add_argument("--infer-size", type=int, help="pix2pix: the working short side")
+    p.add_argument("--blend", nargs=2, metavar=("B", "ALPHA"))
+    p.add_argument("--source", help="the metadata's source (default: the input's)")
+    a = p.parse_args()
+    with safe_open(a.src, "pt") as f:
+        meta = dict(f.metadata() or {})
+        sd = {k: f.get_tensor(k) for k in f.keys()}
+    if a.blend:
+        alpha = float(a.blend[1])
+        with safe_open(a.blend[0], "pt") as f:
+            if set(f.keys()) != set(sd):
+                raise SystemExit("the two files are not of the same generator")
+            sd = {k: torch.lerp(v.float(), f.get_tensor(k).float(), alpha).to(v.dtype)
+                  if v.is_floating_point() else f.get_tensor(k) for k, v in sd.items()}
+        meta["source"] = f"blend({meta.get('source')}, {a.blend[0]}, {alpha})"
+    config = json.loads(meta.get("config", "{}"))
+    if a.render_factor:
+        meta["render_factor"] = str(a.render_factor)
+        config["render_factor"] = a.render_factor
+    if a.infer_size:
+        config["infer_size"] = a.infer_size
+    meta["config"] = json.dumps(config)
+    if a.source:
+        meta["source"] = a.source
+    out = Path(a.out)
+    save_file(sd, str(out), metadata=meta)
+    if meta.get("format") == "deoldify":
+        from recolor.models.deoldify import _update_manifest, build_generator, load_generator
+        model = load_generator(out, optimize=False)  # raises if it does not load
+        _update_manifest(out.parent, out, {
+            "method": "deoldify", "arch": meta["arch"], "official": False,
+            "render_factor": model.render_factor, "source": meta.get("source"),
+            "params": sum(int(t.numel()) for t in build_generator(meta["arch"], "meta").parameters())})
+    print(f"{a.src} -> {out}: {meta.get('render_factor') or config.get('infer_size')}")
+
+
+if __name__ == "__main__":
+    main()
