@@ -16,6 +16,11 @@ the three folders in .git/info/exclude; `git reset` afterwards):
     # device run, carry [".gpu"], timeout 595 s:
     BUDGET=545 PYTHONUNBUFFERED=1 python3 .gpu/go.py 2>&1 | tee $OUT/driver.log
 
+Changed since that lease: the packed data leaves out the 40 train photos that pick snapshots
+(scripts/pack_gpu_data.py), and the critic pretrains at `--crit-lr 2e-4` for 2 epochs: at the
+default 1e-3 it collapsed to a constant output (BCE 0.693, accuracy 0.50) on the GPU and in a
+CPU check at 128 px (weights/README.md).
+
 Smoke test on the CPU: DEV=cpu DATA=<unpacked tar> LIMIT=96 WORKERS=1 PROBE_STEPS=4 BUDGET=260.
 """
 import csv
@@ -129,12 +134,12 @@ def main() -> None:
     T = left()
     log(f"probe: deoldify gen {rD:.0f} img/s, pix2pix L1 {rP:.0f} img/s; {T:.0f} s to train")
 
-    # 2. plan: DeOldify gen 60 % of T; critic 1 epoch + GAN the rest. pix2pix L1 40 %, GAN 60 %.
+    # 2. plan: DeOldify gen 60 % of T; critic 2 epochs + GAN the rest. pix2pix L1 40 %, GAN 60 %.
     eA = int(clamp(0.6 * T * rD / n, 1, 80))
     tA = 0.6 * T
     gan_rate = 0.45 * rD        # critic/generator turns at batch 32, VGG + critic in G's turns
     tB = T - eA * n / rD
-    gan_f = round(clamp((tB - n / (1.2 * rD) - 10) * gan_rate / n, 0.5, 30), 2)
+    gan_f = round(clamp((tB - 2 * n / (1.2 * rD) - 10) * gan_rate / n, 0.5, 30), 2)
     e1 = int(clamp(0.4 * T * rP / n, 1, 40))
     e2 = int(clamp(0.6 * T * 0.55 * rP / n, 1, 40))
     plan.update(n=n, rate_deoldify_gen=rD, rate_pix2pix_l1=rP, train_seconds=T, gen_epochs=eA,
@@ -154,7 +159,7 @@ def main() -> None:
         pB = start(deoldify_cmd(W / "B", left() / 60, "--val-data", str(D / "val"),
                                 "--val-limit", "311", "--batch", "32", "--init",
                                 str(W / "A" / "ckpt.pt"), "--gen-epochs", "0", "--crit-epochs",
-                                "1", "--gan-fraction", str(gan_f), "--gan-ckpt-fraction",
+                                "2", "--crit-lr", "2e-4", "--gan-fraction", str(gan_f), "--gan-ckpt-fraction",
                                 str(round(gan_f / 4, 3)), "--gan-lr", "7e-5"), "B")
         wait(pB, left() + 20)
     wait(pP, left() + 20)
