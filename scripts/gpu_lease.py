@@ -25,7 +25,6 @@ Smoke test on the CPU: DEV=cpu DATA=<unpacked tar> LIMIT=96 WORKERS=1 PROBE_STEP
 """
 import csv
 import json
-import math
 import os
 import shutil
 import subprocess

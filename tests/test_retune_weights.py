@@ -1,0 +1,61 @@
+"""scripts/retune_weights.py: the tool that wrote the shipped files from the GPU lease's exports."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from recolor.models.deoldify import build_generator, load_generator
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "retune_weights.py"
+
+
+def retune(*args: str | Path) -> None:
+    subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], check=True, cwd=ROOT,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True)
+
+
+def read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    with safe_open(str(path), "pt") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata())
+
+
+def test_blend_and_infer_size(tmp_path: Path) -> None:
+    meta = {"config": json.dumps({"arch": "mobilenet", "infer_size": 192}), "source": "a.pt"}
+    a = {"w": torch.zeros(3, 4, dtype=torch.float16), "n": torch.tensor([1, 2])}
+    b = {"w": torch.full((3, 4), 2.0, dtype=torch.float16), "n": torch.tensor([3, 4])}
+    save_file(a, str(tmp_path / "a.safetensors"), metadata=meta)
+    save_file(b, str(tmp_path / "b.safetensors"), metadata={})
+    retune(tmp_path / "a.safetensors", tmp_path / "out.safetensors", "--infer-size", 160,
+           "--blend", tmp_path / "b.safetensors", 0.25)
+    sd, out_meta = read(tmp_path / "out.safetensors")
+    assert sd["w"].dtype == torch.float16 and torch.allclose(sd["w"].float(), torch.full((3, 4), 0.5))
+    assert sd["n"].tolist() == [3, 4]  # integer tensors are taken from B, not interpolated
+    assert json.loads(out_meta["config"]) == {"arch": "mobilenet", "infer_size": 160}
+    assert "blend(a.pt" in out_meta["source"]
+
+
+def test_deoldify_render_factor_and_manifest(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    sd = {k: v.half() if v.is_floating_point() else v
+          for k, v in build_generator("slim").state_dict().items()}
+    src = tmp_path / "src.safetensors"
+    save_file(sd, str(src), metadata={"arch": "slim", "format": "deoldify", "render_factor": "16",
+                                      "config": json.dumps({"arch": "slim", "render_factor": 16})})
+    out = tmp_path / "weights" / "deoldify-slim.safetensors"
+    out.parent.mkdir()
+    retune(src, out, "--render-factor", 10, "--source", "run/G_gan_0002.pt")
+    assert load_generator(out, optimize=False).render_factor == 10
+    new, meta = read(out)
+    assert all(torch.equal(new[k], v) for k, v in sd.items())  # weights untouched
+    assert json.loads(meta["config"])["render_factor"] == 10
+    entry = json.loads((out.parent / "manifest.json").read_text())["deoldify-slim"]
+    assert entry["render_factor"] == 10 and entry["source"] == "run/G_gan_0002.pt"
+    assert entry["bytes"] == out.stat().st_size and not entry["official"]
