@@ -15,7 +15,6 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
@@ -33,12 +32,10 @@ def main() -> None:
         meta = dict(f.metadata() or {})
         sd = {k: f.get_tensor(k) for k in f.keys()}
     if a.blend:
+        from recolor.train.pix2pix import blend
         alpha = float(a.blend[1])
         with safe_open(a.blend[0], "pt") as f:
-            if set(f.keys()) != set(sd):
-                raise SystemExit("the two files are not of the same generator")
-            sd = {k: torch.lerp(v.float(), f.get_tensor(k).float(), alpha).to(v.dtype)
-                  if v.is_floating_point() else f.get_tensor(k) for k, v in sd.items()}
+            sd = blend(sd, {k: f.get_tensor(k) for k in f.keys()}, alpha)
         meta["source"] = f"blend({meta.get('source')}, {a.blend[0]}, {alpha})"
     config = json.loads(meta.get("config", "{}"))
     if a.render_factor:
@@ -52,12 +49,10 @@ def main() -> None:
     out = Path(a.out)
     save_file(sd, str(out), metadata=meta)
     if meta.get("format") == "deoldify":
-        from recolor.models.deoldify import _update_manifest, build_generator, load_generator
+        from recolor.models.deoldify import load_generator
+        from recolor.train.deoldify import record_in_manifest
         model = load_generator(out, optimize=False)  # raises if it does not load
-        _update_manifest(out.parent, out, {
-            "method": "deoldify", "arch": meta["arch"], "official": False,
-            "render_factor": model.render_factor, "source": meta.get("source"),
-            "params": sum(int(t.numel()) for t in build_generator(meta["arch"], "meta").parameters())})
+        record_in_manifest(out, meta["arch"], model.render_factor, meta.get("source", ""))
     print(f"{a.src} -> {out}: {meta.get('render_factor') or config.get('infer_size')}")
 
 

@@ -383,8 +383,6 @@ def export(ckpt: str | Path, out_path: str | Path, render_factor: int | None = N
     manifest.json, and check that ``load_generator`` loads it. Returns the path."""
     from safetensors.torch import save_file
 
-    from ..models.deoldify import _update_manifest
-
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
     config = dict(state["config"])
     if render_factor is not None:
@@ -399,12 +397,18 @@ def export(ckpt: str | Path, out_path: str | Path, render_factor: int | None = N
         "source": Path(ckpt).name})
     load_generator(tmp, optimize=False)  # raises if the structure does not match
     os.replace(tmp, out)
-    _update_manifest(out.parent, out, {
-        "method": "deoldify", "arch": config["arch"], "official": False,
-        "render_factor": config["render_factor"], "source": Path(ckpt).name,
-        "params": sum(int(p.numel())
-                      for p in build_generator(config["arch"], "meta").parameters())})
+    record_in_manifest(out, config["arch"], config["render_factor"], Path(ckpt).name)
     return out
+
+
+def record_in_manifest(path: Path, arch: str, render_factor: int, source: str) -> None:
+    """Enter our exported generator ``path`` in its folder's manifest.json."""
+    from ..models.deoldify import _update_manifest
+
+    _update_manifest(path.parent, path, {
+        "method": "deoldify", "arch": arch, "official": False, "render_factor": render_factor,
+        "source": source,
+        "params": sum(int(p.numel()) for p in build_generator(arch, "meta").parameters())})
 
 
 # ----------------------------------------------------------------------------- validation, samples
