@@ -19,7 +19,8 @@ SCRIPT = ROOT / "scripts" / "retune_weights.py"
 
 def retune(*args: str | Path) -> None:
     subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], check=True, cwd=ROOT,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True)
+                   env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+                   capture_output=True)  # as a user runs it, without PYTHONPATH
 
 
 def read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
