@@ -125,9 +125,11 @@ def main() -> None:
     pa = start(deoldify_cmd(W / "probe_d", 2, "--val-data", "", "--batch", "64", "--gen-epochs",
                             "9", "--freeze-epochs", "0", "--max-steps", probe_steps, "--limit", pl,
                             "--log-every", "5"), "probe_d")
-    pb = start(pix2pix_cmd(W / "probe_p", 2, "--val-data", "", "--pretrain-l1", "9", "--epochs", "1",
-                           "--max-steps", probe_steps, "--limit", pl, "--log-every", "5"), "probe_p")
-    wait(pa, 240), wait(pb, 240)
+    pb = start(pix2pix_cmd(W / "probe_p", 2, "--val-data", "", "--pretrain-l1", "9", "--epochs",
+                           "1", "--max-steps", probe_steps, "--limit", pl, "--log-every", "5"),
+               "probe_p")
+    wait(pa, 240)
+    wait(pb, 240)
     rD, rP = rate(W / "probe_d" / "losses.csv"), rate(W / "probe_p" / "losses.csv")
     rD, rP = rD or 300.0, rP or 300.0
     T = left()
@@ -158,8 +160,9 @@ def main() -> None:
         pB = start(deoldify_cmd(W / "B", left() / 60, "--val-data", str(D / "val"),
                                 "--val-limit", "311", "--batch", "32", "--init",
                                 str(W / "A" / "ckpt.pt"), "--gen-epochs", "0", "--crit-epochs",
-                                "2", "--crit-lr", "2e-4", "--gan-fraction", str(gan_f), "--gan-ckpt-fraction",
-                                str(round(gan_f / 4, 3)), "--gan-lr", "7e-5"), "B")
+                                "2", "--crit-lr", "2e-4", "--gan-fraction", str(gan_f),
+                                "--gan-ckpt-fraction", str(round(gan_f / 4, 3)), "--gan-lr",
+                                "7e-5"), "B")
         wait(pB, left() + 20)
     wait(pP, left() + 20)
     log("training done")
@@ -202,7 +205,7 @@ def pack_logs() -> None:
                 t.add(p, str(rel))
         for run in ("A", "B", "P"):
             grids = sorted((W / run / "samples").glob("*.png"))
-            for p in grids[-2:] + grids[:1]:
+            for p in dict.fromkeys(grids[:1] + grids[-2:]):  # first and last two, once each
                 t.add(p, str(p.relative_to(W)))
 
 
@@ -211,9 +214,7 @@ if __name__ == "__main__":
         main()
     except Exception as e:  # noqa: BLE001
         log("main failed", repr(e))
-    for p in subprocess.run(["pgrep", "-f", "recolor.train"], capture_output=True,
-                            text=True).stdout.split():
-        subprocess.run(["kill", p])
+    subprocess.run(["pkill", "-f", "recolor.train"])  # a trainer left behind by a failure
     time.sleep(1)
     export_all()
     pack_logs()

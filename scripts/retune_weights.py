@@ -16,10 +16,10 @@ import json
 import sys
 from pathlib import Path
 
-from safetensors import safe_open
 from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the recolor package
+from recolor.models.deoldify import _read_safetensors  # noqa: E402 - any generator's file
 
 
 def main() -> None:
@@ -31,14 +31,11 @@ def main() -> None:
     p.add_argument("--blend", nargs=2, metavar=("B", "ALPHA"))
     p.add_argument("--source", help="the metadata's source (default: the input's)")
     a = p.parse_args()
-    with safe_open(a.src, "pt") as f:
-        meta = dict(f.metadata() or {})
-        sd = {k: f.get_tensor(k) for k in f.keys()}
+    sd, meta = _read_safetensors(Path(a.src))
     if a.blend:
         from recolor.train.pix2pix import blend
         alpha = float(a.blend[1])
-        with safe_open(a.blend[0], "pt") as f:
-            sd = blend(sd, {k: f.get_tensor(k) for k in f.keys()}, alpha)
+        sd = blend(sd, _read_safetensors(Path(a.blend[0]))[0], alpha)
         meta["source"] = f"blend({meta.get('source')}, {a.blend[0]}, {alpha})"
     config = json.loads(meta.get("config", "{}"))
     if a.render_factor:

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 from safetensors.torch import save_file
 
+from recolor.models.deoldify import _read_safetensors as read
 from recolor.models.deoldify import build_generator, load_generator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,11 +23,6 @@ def retune(*args: str | Path) -> None:
                    capture_output=True)  # as a user runs it, without PYTHONPATH
 
 
-def read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    with safe_open(str(path), "pt") as f:
-        return {k: f.get_tensor(k) for k in f.keys()}, dict(f.metadata())
-
-
 def test_blend_and_infer_size(tmp_path: Path) -> None:
     meta = {"config": json.dumps({"arch": "mobilenet", "infer_size": 192}), "source": "a.pt"}
     a = {"w": torch.zeros(3, 4, dtype=torch.float16), "n": torch.tensor([1, 2])}
@@ -37,7 +32,8 @@ def test_blend_and_infer_size(tmp_path: Path) -> None:
     retune(tmp_path / "a.safetensors", tmp_path / "out.safetensors", "--infer-size", 160,
            "--blend", tmp_path / "b.safetensors", 0.25)
     sd, out_meta = read(tmp_path / "out.safetensors")
-    assert sd["w"].dtype == torch.float16 and torch.allclose(sd["w"].float(), torch.full((3, 4), 0.5))
+    assert sd["w"].dtype == torch.float16
+    assert torch.allclose(sd["w"].float(), torch.full((3, 4), 0.5))
     assert sd["n"].tolist() == [3, 4]  # integer tensors are taken from B, not interpolated
     assert json.loads(out_meta["config"]) == {"arch": "mobilenet", "infer_size": 160}
     assert "blend(a.pt" in out_meta["source"]
