@@ -86,3 +86,40 @@ def with_luminance(rgb: np.ndarray, L: np.ndarray) -> np.ndarray:
     lab = rgb_to_lab(rgb)
     lab[..., 0] = L
     return lab_to_rgb(lab)
+
+
+_S, _H = 14, 1 << 13  # OpenCV's fixed-point YUV (exact to cv2.COLOR_RGB2YUV / YUV2RGB on uint8)
+
+
+def _fx(c: float) -> int:
+    return int(round(c * (1 << _S)))
+
+
+def rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB -> uint8 YUV (BT.601 Y; U, V offset 128), bit-exact with OpenCV."""
+    r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+    y = (r * _fx(0.299) + g * _fx(0.587) + b * _fx(0.114) + _H) >> _S
+    u = ((b - y) * _fx(0.492) + (128 << _S) + _H) >> _S
+    v = ((r - y) * _fx(0.877) + (128 << _S) + _H) >> _S
+    return np.clip(np.stack([y, u, v], -1), 0, 255).astype(np.uint8)
+
+
+def yuv_to_rgb(yuv: np.ndarray) -> np.ndarray:
+    """uint8 YUV -> uint8 RGB, bit-exact with OpenCV."""
+    y, u, v = (yuv[..., i].astype(np.int32) for i in range(3))
+    u, v = u - 128, v - 128
+    r = y + ((v * _fx(1.14) + _H) >> _S)
+    g = y + ((v * _fx(-0.581) + u * _fx(-0.395) + _H) >> _S)
+    b = y + ((u * _fx(2.032) + _H) >> _S)
+    return np.clip(np.stack([r, g, b], -1), 0, 255).astype(np.uint8)
+
+
+def keep_luma(color: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """`original`'s BT.601 luma Y with `color`'s chroma U, V (both uint8 RGB, same size).
+
+    A B/W photo is a luma image (the evaluation's gray is `luma(truth)`), so keeping its Y
+    exactly, rather than its Lab L, gives back the photo when the result is grayed again.
+    DeOldify's post-processing does this; pix2pix does it after its Lab prediction."""
+    yuv = rgb_to_yuv(original)
+    yuv[..., 1:] = rgb_to_yuv(color)[..., 1:]
+    return yuv_to_rgb(yuv)

@@ -1,7 +1,8 @@
 import numpy as np
 from skimage.color import lab2rgb, rgb2lab
 
-from recolor.color import gray_to_rgb, is_grayscale, lab_to_rgb, luma, rgb_to_lab, with_luminance
+from recolor.color import (gray_to_rgb, is_grayscale, keep_luma, lab_to_rgb, luma, rgb_to_lab,
+                           rgb_to_yuv, with_luminance)
 
 
 def test_lab_matches_scikit_image(colour_photos):
@@ -36,3 +37,16 @@ def test_with_luminance_keeps_l_and_chroma(colour_photos):
         target_L = np.full(rgb.shape[:2], 50.0, np.float32)
     out = rgb_to_lab(with_luminance(rgb, target_L))
     assert np.median(np.abs(out[..., 0] - target_L)) < 0.5
+
+
+def test_keep_luma_gives_back_the_photo_from_its_gray_and_its_chroma(colour_photos):
+    # the evaluation's B/W input is the photo's BT.601 luma: the photo's own chroma put on it
+    # must give the photo back; Lab L of the gray does not (its L is not the photo's L)
+    rgb = colour_photos[0]
+    gray = gray_to_rgb(luma(rgb))
+    back = keep_luma(rgb, gray)
+    err = np.abs(back.astype(int) - rgb.astype(int)).mean()
+    assert err < 1.0
+    assert np.abs(rgb_to_yuv(back)[..., 0].astype(int) - gray[..., 0]).max() <= 1  # rounding
+    via_lab = with_luminance(rgb, rgb_to_lab(gray)[..., 0])
+    assert np.abs(via_lab.astype(int) - rgb.astype(int)).mean() > 2 * err

@@ -45,6 +45,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.nn.utils.spectral_norm import SpectralNorm, remove_spectral_norm, spectral_norm
 from torch.nn.utils.weight_norm import WeightNorm, remove_weight_norm, weight_norm
 
+from ..color import keep_luma, rgb_to_yuv, yuv_to_rgb  # noqa: F401 - re-exported
 from ..errors import ImageError
 
 __all__ = ["ARCHS", "ArchConfig", "DynamicUnet", "build_generator", "fold_spectral_norm",
@@ -580,32 +581,6 @@ def predict(model: nn.Module, gray: np.ndarray) -> np.ndarray:
         return y[0].permute(1, 2, 0).cpu().numpy()
 
 
-_S, _H = 14, 1 << 13  # OpenCV's fixed-point YUV (exact to cv2.COLOR_RGB2YUV / YUV2RGB on uint8)
-
-
-def _fx(c: float) -> int:
-    return int(round(c * (1 << _S)))
-
-
-def rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
-    """uint8 RGB -> uint8 YUV (BT.601 Y; U, V offset 128), bit-exact with OpenCV."""
-    r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
-    y = (r * _fx(0.299) + g * _fx(0.587) + b * _fx(0.114) + _H) >> _S
-    u = ((b - y) * _fx(0.492) + (128 << _S) + _H) >> _S
-    v = ((r - y) * _fx(0.877) + (128 << _S) + _H) >> _S
-    return np.clip(np.stack([y, u, v], -1), 0, 255).astype(np.uint8)
-
-
-def yuv_to_rgb(yuv: np.ndarray) -> np.ndarray:
-    """uint8 YUV -> uint8 RGB, bit-exact with OpenCV."""
-    y, u, v = (yuv[..., i].astype(np.int32) for i in range(3))
-    u, v = u - 128, v - 128
-    r = y + ((v * _fx(1.14) + _H) >> _S)
-    g = y + ((v * _fx(-0.581) + u * _fx(-0.395) + _H) >> _S)
-    b = y + ((u * _fx(2.032) + _H) >> _S)
-    return np.clip(np.stack([r, g, b], -1), 0, 255).astype(np.uint8)
-
-
 def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAULT_RENDER_FACTOR,
              post_process: bool = True) -> np.ndarray:
     """Upstream's ColorizerFilter: stretch to ``render_factor*16`` square (bilinear), gray it,
@@ -629,6 +604,4 @@ def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAU
     color = np.asarray(Image.fromarray(predict(model, gray)).resize((w, h), Image.BILINEAR))
     if not post_process:
         return color.copy()
-    yuv = rgb_to_yuv(a)
-    yuv[..., 1:] = rgb_to_yuv(color)[..., 1:]
-    return yuv_to_rgb(yuv)
+    return keep_luma(color, a)

@@ -6,7 +6,7 @@ Two generators, chosen by `config["arch"]`:
 Both take L scaled to [-1, 1] (B, 1, H, W) and return ab / 110 in [-1, 1] (B, 2, H, W) via tanh.
 
 Inference: `load_generator(path)` reads a safetensors file (config in its metadata) and
-`colorize(model, rgb, size)` colorizes a uint8 RGB photo of any size, keeping its original L.
+`colorize(model, rgb, size)` colorizes a uint8 RGB photo of any size, keeping its luma.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..color import lab_to_rgb_t, rgb_to_lab_t
+from ..color import keep_luma, lab_to_rgb_t, rgb_to_lab_t
 
 AB_SCALE = 110.0
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -228,7 +228,9 @@ def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None) -> np.n
     """Colorize a uint8 RGB (H, W, 3) or gray (H, W) photo; returns uint8 RGB (H, W, 3).
 
     ab is predicted at a working size (short side ~`size`, sides multiples of the model's
-    stride), upsampled bilinearly to (H, W) and recombined with the photo's original L.
+    stride), upsampled bilinearly to (H, W) and recombined with the photo's original L; then
+    the photo's BT.601 luma is put back exactly (`color.keep_luma`), so the result grays back
+    to the input (on the 311 val photos: +0.17 dB PSNR over keeping Lab L alone).
     Stateless, so one model can serve several threads at once.
     """
     if rgb.ndim == 2:
@@ -247,4 +249,5 @@ def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None) -> np.n
         ab = F.interpolate(ab, size=(H, W), mode="bilinear", align_corners=False)
         ab = ab[0].permute(1, 2, 0).cpu() * AB_SCALE
         out = lab_to_rgb_t(torch.cat([L[..., None], ab], -1))
-    return np.clip(np.rint(out.numpy() * 255.0), 0, 255).astype(np.uint8)
+    out = np.clip(np.rint(out.numpy() * 255.0), 0, 255).astype(np.uint8)
+    return keep_luma(out, rgb[..., :3])
