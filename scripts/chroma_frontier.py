@@ -1,0 +1,79 @@
+"""PSNR against colourfulness when a method's colour is scaled: where its trade-off curve runs.
+
+The learned methods' val targets ask for two things at once: PSNR at least 1 dB over the gray
+baseline and colourfulness within 5 points of the truth's. Scaling a result's chroma (U, V, with
+the BT.601 luma kept) moves along one curve: more colour, less PSNR. A model is better than
+another only if its curve lies above the other's, and this prints the curve. It is a
+diagnostic; nothing here ships.
+
+    python scripts/chroma_frontier.py --data ../shared/data/val --method deoldify \
+        --gains 1,1.2,1.4,1.6
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the recolor package
+from recolor.api import colorize  # noqa: E402
+from recolor.color import gray_to_rgb, is_grayscale, luma, rgb_to_yuv, yuv_to_rgb  # noqa: E402
+from recolor.evaluate import list_photos  # noqa: E402
+from recolor.images import load_image  # noqa: E402
+from recolor.metrics import colourfulness, psnr  # noqa: E402
+
+
+def scale_chroma(rgb: np.ndarray, gain: float) -> np.ndarray:
+    """`rgb` (uint8) with U and V scaled by `gain` about neutral, Y unchanged."""
+    yuv = rgb_to_yuv(rgb).astype(np.float64)
+    yuv[..., 1:] = (yuv[..., 1:] - 128.0) * gain + 128.0
+    return yuv_to_rgb(np.clip(np.rint(yuv), 0, 255).astype(np.uint8))
+
+
+def frontier(files: list[Path], method: str, gains: list[float]) -> list[dict]:
+    """Mean PSNR and colourfulness per gain over the colour photos in `files`, with the gray
+    baseline's PSNR and the truth's colourfulness alongside."""
+    psnrs = {g: [] for g in gains}
+    cfs = {g: [] for g in gains}
+    gray_psnr, truth_cf = [], []
+    for f in files:
+        truth = load_image(f, f.name)
+        if is_grayscale(truth):
+            continue
+        gray = gray_to_rgb(luma(truth))
+        out = colorize(gray, method)
+        gray_psnr.append(psnr(gray, truth))
+        truth_cf.append(colourfulness(truth))
+        for g in gains:
+            scaled = out if g == 1 else scale_chroma(out, g)
+            psnrs[g].append(psnr(scaled, truth))
+            cfs[g].append(colourfulness(scaled))
+    base, cf_truth = float(np.mean(gray_psnr)), float(np.mean(truth_cf))
+    return [{"gain": g, "images": len(gray_psnr), "psnr": float(np.mean(psnrs[g])),
+             "gray_psnr": base, "cf": float(np.mean(cfs[g])), "truth_cf": cf_truth}
+            for g in gains]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="folder of colour photos")
+    p.add_argument("--method", required=True, help="a method key, e.g. deoldify")
+    p.add_argument("--gains", default="0.8,0.9,1,1.1,1.2,1.3,1.4,1.5,1.6,1.7")
+    p.add_argument("--start", type=int, default=0, help="first photo of the sorted folder")
+    p.add_argument("--every", type=int, default=1, help="use every N-th photo (2: a half)")
+    a = p.parse_args()
+    files = list_photos(Path(a.data))[a.start::a.every]
+    rows = frontier(files, a.method, [float(g) for g in a.gains.split(",")])
+    print(f"{a.method}: {rows[0]['images']} photos of {a.data} (from {a.start}, every "
+          f"{a.every}); gray {rows[0]['gray_psnr']:.2f} dB, truth colourfulness "
+          f"{rows[0]['truth_cf']:.2f}\n")
+    print("| chroma gain | PSNR dB | vs gray | CF | ΔCF |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['gain']:.2f} | {r['psnr']:.2f} | {r['psnr'] - r['gray_psnr']:+.2f} | "
+              f"{r['cf']:.2f} | {r['cf'] - r['truth_cf']:+.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""scripts/chroma_frontier.py: the PSNR / colourfulness curve of a method's scaled chroma."""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recolor.api import colorize
+from recolor.color import gray_to_rgb, luma, rgb_to_yuv
+from recolor.metrics import colourfulness, psnr
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "chroma_frontier.py"
+spec = importlib.util.spec_from_file_location("chroma_frontier", SCRIPT)
+cf = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cf)
+
+
+def test_scale_chroma_keeps_luma_and_scales_colour(colour_photos):
+    rgb = colour_photos[0]
+    more, none = cf.scale_chroma(rgb, 1.5), cf.scale_chroma(rgb, 0.0)
+    dY = np.abs(rgb_to_yuv(more)[..., 0].astype(int) - rgb_to_yuv(rgb)[..., 0])
+    assert (dY > 1).mean() < 0.05  # Y kept, but where the scaled colour leaves the gamut
+    assert colourfulness(more) > 1.3 * colourfulness(rgb)
+    assert colourfulness(none) < 1.0  # no chroma left: gray
+    assert np.abs(cf.scale_chroma(rgb, 1.0).astype(int) - rgb).max() <= 2  # YUV rounding only
+
+
+@pytest.mark.skipif(not (ROOT / "weights" / "pix2pix-mnv2.safetensors").is_file(),
+                    reason="needs the shipped pix2pix weights")
+def test_frontier_rows_match_the_metrics(tmp_path: Path, colour_photos):
+    for i, rgb in enumerate(colour_photos[:2]):
+        Image.fromarray(rgb[:96, :128]).save(tmp_path / f"{i}.png")
+    rows = cf.frontier(sorted(tmp_path.glob("*.png")), "pix2pix", [0.0, 1.0, 1.5])
+    truths = [np.asarray(Image.open(f).convert("RGB")) for f in sorted(tmp_path.glob("*.png"))]
+    outs = [colorize(gray_to_rgb(luma(t)), "pix2pix") for t in truths]
+    assert rows[1]["psnr"] == pytest.approx(np.mean([psnr(o, t) for o, t in zip(outs, truths)]))
+    assert rows[1]["cf"] == pytest.approx(np.mean([colourfulness(o) for o in outs]))
+    gray = np.mean([psnr(gray_to_rgb(luma(t)), t) for t in truths])
+    assert rows[0]["gray_psnr"] == pytest.approx(gray)
+    assert rows[0]["psnr"] == pytest.approx(gray, abs=0.3)  # gain 0: the gray input, up to YUV rounding
+    assert rows[0]["cf"] < 1.0 < rows[1]["cf"] < rows[2]["cf"]
+
+
+def test_cli_prints_a_table(tmp_path: Path, colour_photos):
+    for i, rgb in enumerate(colour_photos[:2]):
+        Image.fromarray(rgb[:64, :64]).save(tmp_path / f"{i}.png")
+    Image.fromarray(gray_to_rgb(luma(colour_photos[0][:64, :64]))).save(tmp_path / "gray.png")
+    res = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path), "--method",
+                          "mean_std", "--gains", "1,2"], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "2 photos" in res.stdout  # the gray one is skipped
+    assert res.stdout.count("\n| 1.00 |") == 1 and res.stdout.count("\n| 2.00 |") == 1
