@@ -8,6 +8,9 @@ diagnostic; nothing here ships.
 
     python scripts/chroma_frontier.py --data ../shared/data/val --method deoldify \
         --gains 1,1.2,1.4,1.6
+    # an ensemble: U, V averaged over the listed passes (flip: the mirrored photo)
+    python scripts/chroma_frontier.py --data ../shared/data/val --method deoldify \
+        --pass render_factor=10 --pass flip,render_factor=10
 """
 from __future__ import annotations
 
@@ -32,9 +35,32 @@ def scale_chroma(rgb: np.ndarray, gain: float) -> np.ndarray:
     return yuv_to_rgb(np.clip(np.rint(yuv), 0, 255).astype(np.uint8))
 
 
-def frontier(files: list[Path], method: str, gains: list[float]) -> list[dict]:
+def parse_pass(text: str) -> tuple[bool, dict[str, str]]:
+    """"flip,render_factor=8" -> (True, {"render_factor": "8"})."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return "flip" in items, dict(t.split("=", 1) for t in items if t != "flip")
+
+
+def ensemble(gray: np.ndarray, method: str, passes: list[tuple[bool, dict]]) -> np.ndarray:
+    """The method's result on `gray`, its U, V averaged over `passes` (mirrored or not, with
+    options), Y kept."""
+    uv = []
+    for flip, options in passes:
+        x = np.ascontiguousarray(gray[:, ::-1]) if flip else gray
+        out = colorize(x, method, **options)
+        uv.append(rgb_to_yuv(np.ascontiguousarray(out[:, ::-1]) if flip else out)[..., 1:]
+                  .astype(np.float64))
+    if len(uv) == 1 and not passes[0][0]:
+        return out
+    yuv = rgb_to_yuv(gray)
+    yuv[..., 1:] = np.clip(np.rint(np.mean(uv, axis=0)), 0, 255).astype(np.uint8)
+    return yuv_to_rgb(yuv)
+
+
+def frontier(files: list[Path], method: str, gains: list[float],
+             passes: list[tuple[bool, dict]] | None = None) -> list[dict]:
     """Mean PSNR and colourfulness per gain over the colour photos in `files`, with the gray
-    baseline's PSNR and the truth's colourfulness alongside."""
+    baseline's PSNR and the truth's colourfulness alongside. `passes`: see `ensemble`."""
     psnrs = {g: [] for g in gains}
     cfs = {g: [] for g in gains}
     gray_psnr, truth_cf = [], []
@@ -43,7 +69,7 @@ def frontier(files: list[Path], method: str, gains: list[float]) -> list[dict]:
         if is_grayscale(truth):
             continue
         gray = gray_to_rgb(luma(truth))
-        out = colorize(gray, method)
+        out = ensemble(gray, method, passes or [(False, {})])
         gray_psnr.append(psnr(gray, truth))
         truth_cf.append(colourfulness(truth))
         for g in gains:
@@ -63,11 +89,15 @@ def main() -> None:
     p.add_argument("--gains", default="0.8,0.9,1,1.1,1.2,1.3,1.4,1.5,1.6,1.7")
     p.add_argument("--start", type=int, default=0, help="first photo of the sorted folder")
     p.add_argument("--every", type=int, default=1, help="use every N-th photo (2: a half)")
+    p.add_argument("--pass", dest="passes", action="append", default=[], metavar="[flip,]OPT=V",
+                   help="average U, V over several passes (repeatable), e.g. "
+                        "flip,render_factor=8")
     a = p.parse_args()
     files = list_photos(Path(a.data))[a.start::a.every]
-    rows = frontier(files, a.method, [float(g) for g in a.gains.split(",")])
+    passes = [parse_pass(t) for t in a.passes] or None
+    rows = frontier(files, a.method, [float(g) for g in a.gains.split(",")], passes)
     print(f"{a.method}: {rows[0]['images']} photos of {a.data} (from {a.start}, every "
-          f"{a.every}); gray {rows[0]['gray_psnr']:.2f} dB, truth colourfulness "
+          f"{a.every}; passes: {' | '.join(a.passes) or 'one, plain'}); gray {rows[0]['gray_psnr']:.2f} dB, truth colourfulness "
           f"{rows[0]['truth_cf']:.2f}\n")
     print("| chroma gain | PSNR dB | vs gray | CF | ΔCF |\n|---|---|---|---|---|")
     for r in rows:

@@ -56,3 +56,26 @@ def test_cli_prints_a_table(tmp_path: Path, colour_photos):
     assert res.returncode == 0, res.stderr
     assert "2 photos" in res.stdout  # the gray one is skipped
     assert res.stdout.count("\n| 1.00 |") == 1 and res.stdout.count("\n| 2.00 |") == 1
+
+
+def test_parse_pass():
+    assert cf.parse_pass("flip,render_factor=8") == (True, {"render_factor": "8"})
+    assert cf.parse_pass("render_factor=10") == (False, {"render_factor": "10"})
+
+
+@pytest.mark.skipif(not (ROOT / "weights" / "deoldify-slim.safetensors").is_file(),
+                    reason="needs the shipped DeOldify weights")
+def test_ensemble_averages_the_passes_chroma(colour_photos):
+    gray = gray_to_rgb(luma(colour_photos[0][:96, :120]))
+    one = colorize(gray, "deoldify", render_factor=8)
+    assert np.array_equal(cf.ensemble(gray, "deoldify", [(False, {"render_factor": "8"})]), one)
+    twice = cf.ensemble(gray, "deoldify", [(False, {"render_factor": "8"})] * 2)
+    assert np.abs(twice.astype(int) - one).max() <= 2  # the mean of one pass twice: itself
+    mirror = colorize(np.ascontiguousarray(gray[:, ::-1]), "deoldify", render_factor=8)[:, ::-1]
+    both = cf.ensemble(gray, "deoldify", [(False, {"render_factor": "8"}),
+                                          (True, {"render_factor": "8"})])
+    uv = lambda a: rgb_to_yuv(np.ascontiguousarray(a))[..., 1:].astype(float)  # noqa: E731
+    err = np.abs(uv(both) - (uv(one) + uv(mirror)) / 2)
+    assert err.max() <= 2.0 and err.mean() < 0.5  # up to rounding in and out of YUV
+    assert np.abs(uv(one) - uv(mirror)).mean() > 0.1  # the mirror pass differs, so it counts
+    assert np.abs(rgb_to_yuv(both)[..., 0].astype(int) - gray[..., 0]).max() <= 1  # Y kept
