@@ -136,15 +136,20 @@ def main() -> None:
     log(f"probe: deoldify gen {rD:.0f} img/s, pix2pix L1 {rP:.0f} img/s; {T:.0f} s to train")
 
     # 2. plan: DeOldify gen 60 % of T; critic 2 epochs + GAN the rest. pix2pix L1 40 %, GAN 60 %.
-    eA = int(clamp(0.6 * T * rD / n, 1, 80))
+    # DeOldify's stage A ran at 0.6x its probe's rate on the first lease (421 vs 705 img/s: per-
+    # epoch val, grids, checkpoints, the loader), so planning at the probe's rate left its
+    # one-cycle LR half-way down when the time cap stopped it (25 of 39 epochs)
+    rA = 0.6 * rD
+    eA = int(clamp(0.6 * T * rA / n, 1, 80))
     tA = 0.6 * T
     gan_rate = 0.45 * rD        # critic/generator turns at batch 32, VGG + critic in G's turns
-    tB = T - eA * n / rD
+    tB = T - eA * n / rA
     gan_f = round(clamp((tB - 2 * n / (1.2 * rD) - 10) * gan_rate / n, 0.5, 30), 2)
     e1 = int(clamp(0.4 * T * rP / n, 1, 40))
     e2 = int(clamp(0.6 * T * 0.55 * rP / n, 1, 40))
-    plan.update(n=n, rate_deoldify_gen=rD, rate_pix2pix_l1=rP, train_seconds=T, gen_epochs=eA,
-                gan_fraction=gan_f, p2p_l1_epochs=e1, p2p_gan_epochs=e2)
+    plan.update(n=n, rate_deoldify_gen=rD, planned_rate_deoldify_gen=rA, rate_pix2pix_l1=rP,
+                train_seconds=T, gen_epochs=eA, gan_fraction=gan_f, p2p_l1_epochs=e1,
+                p2p_gan_epochs=e2)
     log("plan", json.dumps(plan))
 
     # 3. train
