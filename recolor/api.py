@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .color import is_grayscale, lab_to_rgb, rgb_to_lab
+from .color import is_grayscale, keep_luma, lab_to_rgb, rgb_to_lab
 from .errors import RecolorError, ReferenceRequired
 from .images import ImageLike, fit_within, load_image, resize
 from .registry import get_method
@@ -23,7 +23,8 @@ def colorize(image: ImageLike, method: str, reference: ImageLike | None = AUTO,
     (a key of `recolor.METHODS`) and return uint8 RGB of the input's size.
 
     Inputs larger than `work_side` pixels on their long side are processed at that size; the
-    colour is then upsampled to the original size and combined with the original lightness.
+    colour is then upsampled to the original size and combined with the original lightness
+    (Lab L for the transfers, BT.601 luma for the networks, as each does at full size).
     `keep_luminance`, where a method has it, defaults to True for B/W inputs and False for
     colour ones (a colour photo gets the paper's plain transfer).
     `reference` is used by the three transfers only: "auto" (the default) picks a photo from
@@ -50,7 +51,9 @@ def colorize(image: ImageLike, method: str, reference: ImageLike | None = AUTO,
                            f"{small.shape} uint8")
     if small is rgb:
         return out
-    if opts.get("keep_luminance", True):
+    if "keep_luminance" not in opts:  # the networks keep the input's luma (color.keep_luma)
+        return keep_luma(resize(out, (rgb.shape[1], rgb.shape[0])), rgb)
+    if opts["keep_luminance"]:
         return upsample_chroma(out, rgb)
     return resize(out, (rgb.shape[1], rgb.shape[0]))
 

@@ -56,6 +56,17 @@ def test_large_input_keeps_full_resolution_lightness(example_pair):
     assert np.hypot(*rgb_to_lab(out)[..., 1:].transpose(2, 0, 1)).mean() > 3
 
 
+@pytest.mark.parametrize("key", ["pix2pix", "deoldify"])
+def test_large_input_keeps_full_resolution_luma_for_the_networks(key, example_pair):
+    gray = np.kron(example_pair[0][..., 0], np.ones((3, 3), np.uint8))  # about 1300 px
+    out = colorize(gray, key, work_side=256)
+    assert out.shape == (*gray.shape, 3)
+    dY = np.abs(luma(out).astype(int) - gray)
+    assert dY.mean() < 0.1 and (dY > 2).mean() < 0.01  # grays back to the input (but
+    # where the upsampled colour leaves the gamut); Lab L kept instead: 1.0 and 3.2 mean
+    assert np.hypot(*rgb_to_lab(out)[..., 1:].transpose(2, 0, 1)).mean() > 3
+
+
 def test_keep_luminance_defaults_by_input(colour_photos):
     src, ref = colour_photos[0], colour_photos[1]
     L = rgb_to_lab(src)[..., 0]
