@@ -284,3 +284,18 @@ def test_shipped_slim_weights_are_ours_and_colorize() -> None:
     lab_in, lab_out = rgb_to_lab(gray), rgb_to_lab(out)
     assert np.hypot(lab_out[..., 1], lab_out[..., 2]).mean() > 3
     assert np.median(np.abs(lab_out[..., 0] - lab_in[..., 0])) < 1.5
+
+
+def test_init_from_an_exported_safetensors_file(tiny: Path, tmp_path: Path) -> None:
+    """--init also takes an exported fp16 file (the shipped weights): fine-tuning starts from
+    exactly its parameters."""
+    flags = ("--loss", "l1", "--encoder", "random")
+    train.main(args_for(tiny, tmp_path / "a", *flags, "--max-steps", "2"))
+    exported = train.export(tmp_path / "a" / "ckpt.pt", tmp_path / "w" / "g.safetensors")
+    train.main(args_for(tiny, tmp_path / "b", *flags, "--max-steps", "1", "--lr", "0",
+                        "--init", str(exported)))
+    b = torch.load(tmp_path / "b" / "ckpt.pt", weights_only=False)
+    a = torch.load(tmp_path / "a" / "ckpt.pt", weights_only=False)
+    for k, _ in build_generator("slim").named_parameters():
+        assert b["G"][k].dtype == torch.float32
+        assert torch.equal(b["G"][k], a["G"][k].half().float()), k  # the file's fp16 values

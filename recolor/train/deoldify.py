@@ -496,8 +496,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--render-factor", type=int, default=None,
                    help="recommended render_factor stored in the export (default: size/8)")
     p.add_argument("--init", default=None, metavar="CKPT",
-                   help="start a new run from this run's generator (ckpt.pt or G_*.pt): "
-                        "progressive resizing, as upstream pretrains at 64 px, then larger")
+                   help="start a new run from this generator (a run's ckpt.pt or G_*.pt, or an "
+                        "exported .safetensors): progressive resizing, as upstream pretrains "
+                        "at 64 px, then larger, or fine-tuning the shipped weights")
     p.add_argument("--resume", nargs="?", const="auto", default=None,
                    help="checkpoint to continue from (no value: OUT/ckpt.pt if it exists)")
     add_run_arguments(p, ckpt_minutes=10.0)
@@ -524,6 +525,18 @@ def build(args: argparse.Namespace, config: dict[str, Any], fresh: bool) -> NoGA
     else:
         loss = FeatureLoss()
     return NoGAN(G, D, loss, args, args.device)
+
+
+def read_init(path: str | Path) -> dict[str, Any]:
+    """An ``--init`` source as ``{"G": state_dict, "config": {...}}``: a run's ckpt.pt or
+    G_*.pt, or an exported (fp16) safetensors file such as the shipped weights, in fp32."""
+    if str(path).endswith(".safetensors"):
+        from ..models.deoldify import _read_safetensors
+
+        sd, meta = _read_safetensors(Path(path))
+        return {"G": {k: v.float() if v.is_floating_point() else v for k, v in sd.items()},
+                "config": {"arch": meta.get("arch", "")}}
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 def reopen_gan(progress: dict[str, Any], args: argparse.Namespace, n_photos: int,
@@ -565,7 +578,7 @@ def main(args: argparse.Namespace) -> int:
         "crit_nf": args.crit_nf, "crit_blocks": args.crit_blocks,
         "render_factor": args.render_factor or max(1, round(args.size / 8))}
     if ckpt is None and args.init:
-        init = torch.load(args.init, map_location="cpu", weights_only=False)
+        init = read_init(args.init)
         if init["config"]["arch"] != config["arch"]:
             raise SystemExit(f"--init {args.init}: arch {init['config']['arch']} != "
                              f"{config['arch']}")
