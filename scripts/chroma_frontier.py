@@ -44,14 +44,14 @@ def parse_pass(text: str) -> tuple[bool, dict[str, str]]:
 def ensemble(gray: np.ndarray, method: str, passes: list[tuple[bool, dict]]) -> np.ndarray:
     """The method's result on `gray`, its U, V averaged over `passes` (mirrored or not, with
     options), Y kept."""
+    if len(passes) == 1 and not passes[0][0]:  # one plain pass: the method's own result
+        return colorize(gray, method, **passes[0][1])
     uv = []
     for flip, options in passes:
         x = np.ascontiguousarray(gray[:, ::-1]) if flip else gray
         out = colorize(x, method, **options)
         uv.append(rgb_to_yuv(np.ascontiguousarray(out[:, ::-1]) if flip else out)[..., 1:]
                   .astype(np.float64))
-    if len(uv) == 1 and not passes[0][0]:
-        return out
     yuv = rgb_to_yuv(gray)
     yuv[..., 1:] = np.clip(np.rint(np.mean(uv, axis=0)), 0, 255).astype(np.uint8)
     return yuv_to_rgb(yuv)

@@ -19,6 +19,7 @@ import pytest
 import torch
 from torch import nn
 
+from recolor.color import rgb_to_yuv, yuv_to_rgb
 from recolor.models import deoldify as D
 
 SIZE = 80  # not a multiple of 32: exercises the nearest-neighbour resize in the decoder
@@ -176,10 +177,10 @@ def test_colorize_post_process_keeps_luma() -> None:
     g = np.tile(np.linspace(30, 220, 45).astype(np.uint8), (29, 1))
     rgb = np.repeat(g[..., None], 3, axis=-1)
     out = D.colorize(_Tint(), rgb, render_factor=2, post_process=True)
-    assert np.abs(D.rgb_to_yuv(out)[..., 0].astype(int) - g).max() <= 1  # the input's Y
+    assert np.abs(rgb_to_yuv(out)[..., 0].astype(int) - g).max() <= 1  # the input's Y
     raw = D.colorize(_Tint(), rgb, render_factor=2, post_process=False)
-    assert np.abs(D.rgb_to_yuv(raw)[..., 0].astype(int) - g).max() > 3  # blurred by the resize
-    uv = lambda a: D.rgb_to_yuv(a)[..., 1:].astype(int)  # noqa: E731
+    assert np.abs(rgb_to_yuv(raw)[..., 0].astype(int) - g).max() > 3  # blurred by the resize
+    uv = lambda a: rgb_to_yuv(a)[..., 1:].astype(int)  # noqa: E731
     assert np.abs(uv(out) - uv(raw)).max() <= 2 and uv(out)[..., 1].mean() > 131  # warm chroma
 
 
@@ -254,8 +255,8 @@ def test_colorize_thread_safe(slim) -> None:
 def test_yuv_is_opencv_exact() -> None:
     cv2 = pytest.importorskip("cv2")
     a = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    assert np.array_equal(D.rgb_to_yuv(a), cv2.cvtColor(a, cv2.COLOR_RGB2YUV))
-    assert np.array_equal(D.yuv_to_rgb(a), cv2.cvtColor(a, cv2.COLOR_YUV2RGB))
+    assert np.array_equal(rgb_to_yuv(a), cv2.cvtColor(a, cv2.COLOR_RGB2YUV))
+    assert np.array_equal(yuv_to_rgb(a), cv2.cvtColor(a, cv2.COLOR_YUV2RGB))
 
 
 @pytest.mark.parametrize("learner", [True, False])

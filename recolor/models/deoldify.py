@@ -45,7 +45,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.nn.utils.spectral_norm import SpectralNorm, remove_spectral_norm, spectral_norm
 from torch.nn.utils.weight_norm import WeightNorm, remove_weight_norm, weight_norm
 
-from ..color import keep_luma, rgb_to_yuv, yuv_to_rgb  # noqa: F401 - re-exported
+from ..color import keep_luma
 from ..errors import ImageError
 
 __all__ = ["ARCHS", "ArchConfig", "DynamicUnet", "build_generator", "fold_spectral_norm",
