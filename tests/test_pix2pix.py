@@ -132,6 +132,45 @@ def test_checkpoint_resume_and_export(tiny: Path, tmp_path: Path) -> None:
         train.blend({"x": a}, {"y": a}, 0.5)
 
 
+def test_lr_factor_is_the_linear_policy() -> None:
+    assert train.lr_factor(3.0, 10, 0) == 1.0  # no decay asked for
+    assert train.lr_factor(5.0, 10, 4) == 1.0  # before the last 4 epochs
+    assert train.lr_factor(6.0, 10, 4) == 1.0 and train.lr_factor(8.0, 10, 4) == 0.5
+    assert train.lr_factor(9.5, 10, 4) == pytest.approx(0.125) and train.lr_factor(10, 10, 4) == 0.0
+
+
+def test_cli_init_from_shipped_file_with_decay(tiny: Path, tmp_path: Path) -> None:
+    """`python -m recolor train pix2pix --init W.safetensors --decay-epochs N` starts G from the
+    file (its architecture and weights), trains D from scratch and ends with the LR at 0."""
+    from recolor.cli import main as cli_main
+    first = tmp_path / "first"
+    assert train.main(args_for(tiny, first, "--max-steps", "1")) == 0
+    init = tmp_path / "init.safetensors"
+    train.export(first / "ckpt.pt", init, infer_size=48)
+    out = tmp_path / "cont"
+    argv = ["train", "pix2pix", "--data", str(tiny), "--val-data", "", "--size", "32",
+            "--batch", "2", "--threads", "2", "--workers", "0", "--log-every", "1",
+            "--init", str(init), "--epochs", "2", "--decay-epochs", "2", "--out", str(out)]
+    # 0 epochs: the run only builds G from --init and saves it
+    assert cli_main([*argv[:-6], "--epochs", "0", "--out", str(out)]) == 0
+    ckpt0 = torch.load(out / "ckpt.pt", weights_only=False)
+    assert ckpt0["config"]["arch"] == "classic" and ckpt0["config"]["ngf"] == 8
+    assert "infer_size" not in ckpt0["config"] and ckpt0["config"]["train_size"] == 32
+    start = load_generator(str(init)).state_dict()
+    assert all(torch.equal(start[k], v.float()) for k, v in ckpt0["G"].items()
+               if v.is_floating_point())
+    assert (out / "config.json").exists()  # the CLI's namespace (with its func) is written
+
+    out2 = tmp_path / "cont2"
+    assert cli_main([*argv[:-1], str(out2)]) == 0
+    ckpt = torch.load(out2 / "ckpt.pt", weights_only=False)
+    assert ckpt["progress"]["epoch"] == 2 and ckpt["progress"]["step"] == 6
+    lrs = [g["lr"] for g in ckpt["opt_G"]["param_groups"] + ckpt["opt_D"]["param_groups"]]
+    # 3 steps an epoch: the last (6th) step started 1 + 2/3 epochs in, so its LR is 1/6 of 2e-4
+    assert lrs == pytest.approx([2e-4 * train.lr_factor(2 * 5 / 6, 2, 2)] * 2)
+    assert 0 < lrs[0] < 2e-4 / 5
+
+
 def _flatten(sd: dict, prefix: str = "") -> dict[str, object]:
     """Nested state dict (optimizer states included) -> {dotted key: leaf}."""
     flat: dict[str, object] = {}

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 
 from ..color import lab_to_rgb_t
 from .run import RunClock, add_run_arguments, one_thread, open_log, set_up
-from ..models.pix2pix import AB_SCALE, PatchGAN, build_generator
+from ..models.pix2pix import AB_SCALE, PatchGAN, build_generator, load_generator
 
 ROOT = Path(__file__).resolve().parents[2]
 MOBILENET_WEIGHTS = ROOT.parent / "shared" / "weights" / "mobilenet_v2_features_tonylins_tvkeys.pth"
@@ -110,6 +110,11 @@ class Pix2Pix:
         self.backward_G(gan=False)
         self.opt_G.step()
 
+    def set_lr(self, lr: float) -> None:
+        for opt in (self.opt_G, self.opt_D):
+            for group in opt.param_groups:
+                group["lr"] = lr
+
     def losses(self) -> dict[str, float]:
         return {k: float(getattr(self, k).detach()) for k in
                 ("loss_D", "loss_D_real", "loss_D_fake", "loss_G_GAN", "loss_G_L1")}
@@ -123,6 +128,15 @@ class Pix2Pix:
         self.D.load_state_dict(sd["D"])
         self.opt_G.load_state_dict(sd["opt_G"])
         self.opt_D.load_state_dict(sd["opt_D"])
+
+
+def lr_factor(epochs_done: float, total_epochs: int, decay_epochs: int) -> float:
+    """The LR multiplier after `epochs_done` (fractional) of `total_epochs`: 1, then a linear
+    fall to 0 over the last `decay_epochs`, as the pix2pix code's 'linear' policy."""
+    if decay_epochs <= 0:
+        return 1.0
+    start = total_epochs - decay_epochs
+    return float(min(1.0, max(0.0, 1.0 - (epochs_done - start) / decay_epochs)))
 
 
 # -----------------------------------------------------------------------------
@@ -229,7 +243,7 @@ def evaluate(weights: str | Path, data: str | Path, limit: int = 100, size: int 
     from skimage.color import deltaE_ciede2000
     from skimage.metrics import structural_similarity
     from ..color import gray_to_rgb, luma, rgb_to_lab
-    from ..models.pix2pix import colorize, load_generator
+    from ..models.pix2pix import colorize
     from .data import list_colour_photos
     G = load_generator(str(weights))
     sums: dict[str, float] = {}
@@ -286,6 +300,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pretrain-l1", type=int, default=0, help="L1-only epochs before the GAN")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--decay-epochs", type=int, default=0,
+                   help="the last N epochs decay the LR linearly to 0 (the pix2pix code's "
+                        "'linear' policy)")
+    p.add_argument("--init", default=None, metavar="WEIGHTS",
+                   help="start G from a shipped .safetensors (its config too); D starts fresh")
     p.add_argument("--lambda-l1", type=float, default=100.0)
     p.add_argument("--resume", default=None, help="checkpoint to continue from")
     add_run_arguments(p, ckpt_minutes=5.0)
@@ -329,10 +348,15 @@ def main(args: argparse.Namespace) -> int:
     (out / "samples").mkdir(parents=True, exist_ok=True)
 
     ckpt = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
-    config = ckpt["config"] if ckpt else generator_config(args)
-    G = build_generator(config)
-    if ckpt is None and config["arch"] == "mobilenet" and args.encoder_weights.lower() != "none":
-        G.load_encoder(args.encoder_weights)
+    if ckpt is None and args.init:
+        G = load_generator(args.init)
+        config = {k: v for k, v in G.config.items() if k != "infer_size"}
+        config["train_size"] = args.size
+    else:
+        config = ckpt["config"] if ckpt else generator_config(args)
+        G = build_generator(config)
+        if ckpt is None and config["arch"] == "mobilenet" and args.encoder_weights.lower() != "none":
+            G.load_encoder(args.encoder_weights)
     model = Pix2Pix(G, PatchGAN(), args.lr, args.lambda_l1, device)
     progress = {"epoch": 0, "start": 0, "step": 0, "seconds": 0.0}
     if ckpt is not None:
@@ -341,7 +365,7 @@ def main(args: argparse.Namespace) -> int:
         torch.set_rng_state(ckpt["rng"])
         print(f"resumed {args.resume}: {progress}")
     with open(out / "config.json", "w") as f:
-        json.dump({"config": config, "args": vars(args)}, f, indent=2)
+        json.dump({"config": config, "args": vars(args)}, f, indent=2, default=str)
 
     train_ds = ColourPhotos(args.data, args.size, train=True, limit=args.limit)
     val_loader = None
@@ -376,6 +400,8 @@ def main(args: argparse.Namespace) -> int:
         sums, n, t_log = {k: 0.0 for k in keys}, 0, time.time()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{total_epochs} {phase}", mininterval=10)
         for L, ab in bar:
+            model.set_lr(args.lr * lr_factor(epoch + progress["start"] / len(train_ds),
+                                             total_epochs, args.decay_epochs))
             model.set_input(L, ab)
             model.optimize_l1() if phase == "l1" else model.optimize()
             losses = model.losses()
