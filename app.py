@@ -188,6 +188,11 @@ def _score_row(name: str, image: np.ndarray, truth: np.ndarray, seconds: float) 
     return [name, *[round(s[c], 3 if c == "ssim" else 2) for c in COLUMNS], round(seconds, 2)]
 
 
+# Gradio gives a gallery a 450 px minimum height; one row of five results needs less, and the
+# empty band pushed the rest of the page down.
+CSS = "#gallery .grid-wrap { min-height: 0; height: auto; }"
+
+
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="recolor: colorize B/W photos five ways", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
@@ -275,7 +280,7 @@ def main() -> None:
     torch.set_num_threads(int(os.environ.get("RECOLOR_TORCH_THREADS", 1)))
     build_demo().launch(server_name=args.host, server_port=args.port, share=False,
                         allowed_paths=[str(EXAMPLES)], max_file_size=MAX_UPLOAD,
-                        show_error=True)
+                        show_error=True, css=CSS)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,10 @@ def test_upload_run_and_see_five_captioned_images(page):
         assert size[0] > 0 and size[1] > 0
     page.screenshot(path=str(OUT / "gallery.png"), full_page=True)
     assert (OUT / "gallery.png").stat().st_size > 10_000
+    # one row of results, no empty band under it (Gradio's 450 px minimum is overridden)
+    block = page.locator("#gallery").bounding_box()
+    first = items.nth(0).bounding_box()
+    assert block["height"] < first["height"] * 1.4, (block, first)
 
 
 def test_clicking_an_example_fills_the_inputs(page):
