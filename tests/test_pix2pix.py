@@ -141,7 +141,7 @@ def test_lr_factor_is_the_linear_policy() -> None:
 
 def test_cli_init_from_shipped_file_with_decay(tiny: Path, tmp_path: Path) -> None:
     """`python -m recolor train pix2pix --init W.safetensors --decay-epochs N` starts G from the
-    file (its architecture and weights), trains D from scratch and ends with the LR at 0."""
+    file (its architecture and weights) and lowers the LR linearly toward 0 step by step."""
     from recolor.cli import main as cli_main
     first = tmp_path / "first"
     assert train.main(args_for(tiny, first, "--max-steps", "1")) == 0
@@ -167,7 +167,7 @@ def test_cli_init_from_shipped_file_with_decay(tiny: Path, tmp_path: Path) -> No
     assert ckpt["progress"]["epoch"] == 2 and ckpt["progress"]["step"] == 6
     lrs = [g["lr"] for g in ckpt["opt_G"]["param_groups"] + ckpt["opt_D"]["param_groups"]]
     # 3 steps an epoch: the last (6th) step started 1 + 2/3 epochs in, so its LR is 1/6 of 2e-4
-    assert lrs == pytest.approx([2e-4 * train.lr_factor(2 * 5 / 6, 2, 2)] * 2)
+    assert lrs == pytest.approx([2e-4 * train.lr_factor(1 + 2 / 3, 2, 2)] * 2)
     assert 0 < lrs[0] < 2e-4 / 5
 
 

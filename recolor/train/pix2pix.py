@@ -111,6 +111,7 @@ class Pix2Pix:
         self.opt_G.step()
 
     def set_lr(self, lr: float) -> None:
+        """Set both optimizers' learning rate (the schedule's value for the next step)."""
         for opt in (self.opt_G, self.opt_D):
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -304,7 +305,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the last N epochs decay the LR linearly to 0 (the pix2pix code's "
                         "'linear' policy)")
     p.add_argument("--init", default=None, metavar="WEIGHTS",
-                   help="start G from a shipped .safetensors (its config too); D starts fresh")
+                   help="start G from a shipped .safetensors (its config too); D starts fresh; "
+                        "ignored with --resume")
     p.add_argument("--lambda-l1", type=float, default=100.0)
     p.add_argument("--resume", default=None, help="checkpoint to continue from")
     add_run_arguments(p, ckpt_minutes=5.0)
