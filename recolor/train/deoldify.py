@@ -48,7 +48,7 @@ from torch.utils.data import DataLoader
 from ..models.deoldify import (IMAGENET_MEAN, IMAGENET_STD, DynamicUnet, SelfAttention,
                                build_generator, load_encoder_state, load_generator)
 from .data import ColourPhotos, EpochSampler
-from .run import RunClock, add_run_arguments, one_thread, open_log, set_up
+from .run import RunClock, add_run_arguments, one_thread, open_log, set_up, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_WEIGHTS = ROOT.parent / "shared" / "weights"
@@ -599,8 +599,7 @@ def main(args: argparse.Namespace) -> int:
         np.random.set_state(ckpt["np_rng"])
         reopen_gan(progress, args, len(ds), steps_per_epoch)
         print(f"resumed {resume}: {progress}")
-    (out / "config.json").write_text(json.dumps({"config": config, "args": vars(args)},
-                                                indent=2, default=str))
+    write_config(out, config, args)
     val_loader, vis = None, None
     if args.val_data:
         val_ds = GrayColourPairs(args.val_data, args.size, train=False, limit=args.val_limit)

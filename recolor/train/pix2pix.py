@@ -27,7 +27,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from ..color import lab_to_rgb_t
-from .run import RunClock, add_run_arguments, one_thread, open_log, set_up
+from .run import RunClock, add_run_arguments, one_thread, open_log, set_up, write_config
 from ..models.pix2pix import AB_SCALE, PatchGAN, build_generator, load_generator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -366,8 +366,7 @@ def main(args: argparse.Namespace) -> int:
         progress = ckpt["progress"]
         torch.set_rng_state(ckpt["rng"])
         print(f"resumed {args.resume}: {progress}")
-    with open(out / "config.json", "w") as f:
-        json.dump({"config": config, "args": vars(args)}, f, indent=2, default=str)
+    write_config(out, config, args)
 
     train_ds = ColourPhotos(args.data, args.size, train=True, limit=args.limit)
     val_loader = None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,13 @@ def set_up(args: argparse.Namespace) -> None:
 def one_thread(_: int) -> None:
     """DataLoader worker_init_fn: one torch thread per worker process."""
     torch.set_num_threads(1)
+
+
+def write_config(out: Path, config: dict[str, Any], args: argparse.Namespace) -> None:
+    """OUT/config.json: the model config and every flag of the run. Values JSON cannot hold
+    (the CLI's handler function in the namespace) are written as their str()."""
+    (out / "config.json").write_text(json.dumps({"config": config, "args": vars(args)},
+                                                indent=2, default=str))
 
 
 def open_log(path: Path, header: Sequence[str]) -> tuple[TextIO, Any]:
