@@ -114,6 +114,19 @@ def yuv_to_rgb(yuv: np.ndarray) -> np.ndarray:
     return np.clip(np.stack([r, g, b], -1), 0, 255).astype(np.uint8)
 
 
+def scale_chroma(rgb: np.ndarray, gain: float) -> np.ndarray:
+    """uint8 RGB with its chroma U, V scaled by `gain` about neutral and its luma Y kept: a
+    saturation control that leaves the photo's gray version unchanged. `gain` 1 returns `rgb`."""
+    if gain == 1:
+        return rgb
+    if gain < 0:
+        raise ValueError(f"a chroma gain must be >= 0, got {gain}")
+    yuv = rgb_to_yuv(rgb)
+    uv = (yuv[..., 1:].astype(np.float32) - 128.0) * np.float32(gain) + 128.0
+    yuv[..., 1:] = np.clip(np.rint(uv), 0, 255).astype(np.uint8)
+    return yuv_to_rgb(yuv)
+
+
 def keep_luma(color: np.ndarray, original: np.ndarray) -> np.ndarray:
     """`original`'s BT.601 luma Y with `color`'s chroma U, V (both uint8 RGB, same size).
 

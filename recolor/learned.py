@@ -45,20 +45,23 @@ def _model(method: str, files: tuple[str, ...], load: Callable[[Path], torch.nn.
         return model
 
 
-def pix2pix(rgb: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-    """pix2pix U-Net generator: predicts ab from L, keeps the input's L."""
+def pix2pix(rgb: np.ndarray, reference: np.ndarray | None = None,
+            saturation: float = 0.0) -> np.ndarray:
+    """pix2pix U-Net generator: predicts ab from L, keeps the input's luma; ``saturation``
+    scales the colour (0: the weights' own)."""
     from .models import pix2pix as p2p  # noqa: PLC0415 - torch models load on first use
 
     model = _model("pix2pix", PIX2PIX_FILES, lambda p: p2p.load_generator(str(p)).to(DEVICE))
-    return p2p.colorize(model, rgb)
+    return p2p.colorize(model, rgb, saturation=saturation)
 
 
 def deoldify(rgb: np.ndarray, reference: np.ndarray | None = None, render_factor: int = 0,
-             post_process: bool = True) -> np.ndarray:
+             post_process: bool = True, saturation: float = 0.0) -> np.ndarray:
     """DeOldify generator with upstream's render_factor resize and luminance post-processing;
     an official checkpoint imported with `python -m recolor import-weights` is preferred.
     ``render_factor=0``: the loaded weights' own (35 for official checkpoints)."""
     from .models import deoldify as dd  # noqa: PLC0415
 
     model = _model("deoldify", DEOLDIFY_FILES, lambda p: dd.load_generator(p, device=DEVICE))
-    return dd.colorize(model, rgb, render_factor=render_factor, post_process=post_process)
+    return dd.colorize(model, rgb, render_factor=render_factor, post_process=post_process,
+                       saturation=saturation)

@@ -69,6 +69,10 @@ _KEEP_L = Option("keep_luminance", True,
 _SEED = Option("seed", 0, "Seed of the random rotations (results are deterministic given it).",
                0, 2**31 - 1, 1)
 
+_SATURATION = Option("saturation", 0.0, "Colour strength: the chroma (U, V) scaled by this, the "
+                     "luminance kept. 0: the weights' own default (1 unless their file sets "
+                     "one).", 0.0, 3.0, 0.05)
+
 _ALL = [
     Method("mean_std", "Mean/StD transfer", transfer.mean_std, True, (_KEEP_L,),
            "Per-channel RGB mean and standard deviation matched to the reference."),
@@ -79,13 +83,14 @@ _ALL = [
             Option("regrain", True, "Regrain (Pitie 2005): keep the input's grain and edges."),
             _KEEP_L, _SEED),
            "Pitie et al. 2005/2007: iterative distribution transfer with rotations, then regrain."),
-    Method("pix2pix", "pix2pix", learned.pix2pix, False, (),
+    Method("pix2pix", "pix2pix", learned.pix2pix, False, (_SATURATION,),
            "Conditional GAN: a U-Net maps L to ab, trained against a PatchGAN."),
     Method("deoldify", "DeOldify", learned.deoldify, False,
            (Option("render_factor", 0, "Network input is render_factor x 16 pixels square; "
                    "0: the weights' own (35 for official checkpoints, ours: what it was "
                    "trained for).", 0, 64, 1),
-            Option("post_process", True, "Keep the input's luminance, take only the chroma.")),
+            Option("post_process", True, "Keep the input's luminance, take only the chroma."),
+            _SATURATION),
            "U-Net on a pretrained encoder with self-attention, trained the NoGAN way."),
 ]
 

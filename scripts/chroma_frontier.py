@@ -22,17 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the recolor package
 from recolor.api import colorize  # noqa: E402
-from recolor.color import gray_to_rgb, is_grayscale, luma, rgb_to_yuv, yuv_to_rgb  # noqa: E402
+from recolor.color import (gray_to_rgb, is_grayscale, luma, rgb_to_yuv, scale_chroma,  # noqa: E402
+                           yuv_to_rgb)
 from recolor.evaluate import list_photos  # noqa: E402
 from recolor.images import load_image  # noqa: E402
 from recolor.metrics import colourfulness, psnr  # noqa: E402
-
-
-def scale_chroma(rgb: np.ndarray, gain: float) -> np.ndarray:
-    """`rgb` (uint8) with U and V scaled by `gain` about neutral, Y unchanged."""
-    yuv = rgb_to_yuv(rgb).astype(np.float64)
-    yuv[..., 1:] = (yuv[..., 1:] - 128.0) * gain + 128.0
-    return yuv_to_rgb(np.clip(np.rint(yuv), 0, 255).astype(np.uint8))
+from recolor.registry import get_method  # noqa: E402
 
 
 def parse_pass(text: str) -> tuple[bool, dict[str, str]]:
@@ -43,7 +38,10 @@ def parse_pass(text: str) -> tuple[bool, dict[str, str]]:
 
 def ensemble(gray: np.ndarray, method: str, passes: list[tuple[bool, dict]]) -> np.ndarray:
     """The method's result on `gray`, its U, V averaged over `passes` (mirrored or not, with
-    options), Y kept."""
+    options), Y kept. A method with a `saturation` option runs at 1, so that the gains are
+    absolute whatever its weights' default."""
+    if "saturation" in {o.name for o in get_method(method).options}:
+        passes = [(flip, {"saturation": "1", **options}) for flip, options in passes]
     if len(passes) == 1 and not passes[0][0]:  # one plain pass: the method's own result
         return colorize(gray, method, **passes[0][1])
     uv = []

@@ -1,8 +1,10 @@
 import numpy as np
+import pytest
 from skimage.color import lab2rgb, rgb2lab
 
 from recolor.color import (gray_to_rgb, is_grayscale, keep_luma, lab_to_rgb, luma, rgb_to_lab,
-                           rgb_to_yuv, with_luminance)
+                           rgb_to_yuv, scale_chroma, with_luminance)
+from recolor.metrics import colourfulness
 
 
 def test_lab_matches_scikit_image(colour_photos):
@@ -50,3 +52,15 @@ def test_keep_luma_gives_back_the_photo_from_its_gray_and_its_chroma(colour_phot
     assert np.abs(rgb_to_yuv(back)[..., 0].astype(int) - gray[..., 0]).max() <= 1  # rounding
     via_lab = with_luminance(rgb, rgb_to_lab(gray)[..., 0])
     assert np.abs(via_lab.astype(int) - rgb.astype(int)).mean() > 2 * err
+
+
+def test_scale_chroma_keeps_luma_and_scales_colour(colour_photos):
+    rgb = colour_photos[0]
+    more, none = scale_chroma(rgb, 1.5), scale_chroma(rgb, 0.0)
+    dY = np.abs(rgb_to_yuv(more)[..., 0].astype(int) - rgb_to_yuv(rgb)[..., 0])
+    assert (dY > 1).mean() < 0.05  # Y kept, but where the scaled colour leaves the gamut
+    assert colourfulness(more) > 1.3 * colourfulness(rgb)
+    assert colourfulness(none) < 1.0  # no chroma left: gray
+    assert scale_chroma(rgb, 1.0) is rgb  # gain 1: untouched, not even YUV rounding
+    with pytest.raises(ValueError):
+        scale_chroma(rgb, -0.5)

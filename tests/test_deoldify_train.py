@@ -284,6 +284,13 @@ def test_shipped_slim_weights_are_ours_and_colorize() -> None:
     lab_in, lab_out = rgb_to_lab(gray), rgb_to_lab(out)
     assert np.hypot(lab_out[..., 1], lab_out[..., 2]).mean() > 3
     assert np.median(np.abs(lab_out[..., 0] - lab_in[..., 0])) < 1.5
+    # the saturation option scales that chroma; 0 (default): the file's own gain, else 1
+    from recolor.color import scale_chroma
+    assert load_generator(SHIPPED).saturation == float(meta.get("saturation") or 1.0)
+    plain = api_colorize(gray, "deoldify", saturation=1.0)
+    assert np.array_equal(out, scale_chroma(plain, load_generator(SHIPPED).saturation))
+    more = api_colorize(gray, "deoldify", saturation=1.4)
+    assert np.array_equal(more, scale_chroma(plain, 1.4)) and not np.array_equal(more, plain)
 
 
 def test_init_from_an_exported_safetensors_file(tiny: Path, tmp_path: Path) -> None:

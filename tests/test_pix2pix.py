@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from recolor.color import luma, rgb_to_lab
+from recolor.color import luma, rgb_to_lab, scale_chroma
 from recolor.models.pix2pix import (PatchGAN, UNetClassic, build_generator, colorize,
                                     load_generator)
 from recolor.train import pix2pix as train
@@ -119,6 +119,9 @@ def test_checkpoint_resume_and_export(tiny: Path, tmp_path: Path) -> None:
     assert G.config["infer_size"] == 32 and not G.training
     ref = ckpt2["G"]["net.model.0.weight"].half().float()
     assert torch.equal(G.state_dict()["net.model.0.weight"], ref)
+    assert "saturation" not in G.config
+    train.export(out / "ckpt.pt", path, infer_size=32, saturation=1.3)
+    assert load_generator(str(path)).config["saturation"] == 1.3  # colorize's default gain
 
     # network interpolation between the L1 epoch's G and the last one
     first = out / "G_epoch001.pt"
@@ -146,7 +149,7 @@ def test_cli_init_from_shipped_file_with_decay(tiny: Path, tmp_path: Path) -> No
     first = tmp_path / "first"
     assert train.main(args_for(tiny, first, "--max-steps", "1")) == 0
     init = tmp_path / "init.safetensors"
-    train.export(first / "ckpt.pt", init, infer_size=48)
+    train.export(first / "ckpt.pt", init, infer_size=48, saturation=1.2)
     out = tmp_path / "cont"
     argv = ["train", "pix2pix", "--data", str(tiny), "--val-data", "", "--size", "32",
             "--batch", "2", "--threads", "2", "--workers", "0", "--log-every", "1",
@@ -156,6 +159,7 @@ def test_cli_init_from_shipped_file_with_decay(tiny: Path, tmp_path: Path) -> No
     ckpt0 = torch.load(out / "ckpt.pt", weights_only=False)
     assert ckpt0["config"]["arch"] == "classic" and ckpt0["config"]["ngf"] == 8
     assert "infer_size" not in ckpt0["config"] and ckpt0["config"]["train_size"] == 32
+    assert "saturation" not in ckpt0["config"]  # an inference default, not the new run's
     start = load_generator(str(init)).state_dict()
     assert all(torch.equal(start[k], v.float()) for k, v in ckpt0["G"].items()
                if v.is_floating_point())
@@ -212,3 +216,11 @@ def test_shipped_weights_colorize(path: Path) -> None:
     chroma = np.hypot(*rgb_to_lab(out)[..., 1:].transpose(2, 0, 1))
     assert chroma.mean() > 3.0
     assert np.abs(luma(out).astype(int) - gray[..., 0]).max() <= 2  # grays back to the input
+
+    # the file's default chroma gain (config "saturation", else 1) unless one is asked for
+    plain = colorize(G, gray, saturation=1.0)
+    assert np.array_equal(out, scale_chroma(plain, G.config.get("saturation", 1.0)))
+    G.config = {**G.config, "saturation": 1.3}
+    assert not np.array_equal(plain, scale_chroma(plain, 1.3))
+    assert np.array_equal(colorize(G, gray), scale_chroma(plain, 1.3))
+    assert np.array_equal(colorize(G, gray, saturation=0.5), scale_chroma(plain, 0.5))

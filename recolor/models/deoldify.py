@@ -45,7 +45,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.nn.utils.spectral_norm import SpectralNorm, remove_spectral_norm, spectral_norm
 from torch.nn.utils.weight_norm import WeightNorm, remove_weight_norm, weight_norm
 
-from ..color import keep_luma
+from ..color import keep_luma, scale_chroma
 from ..errors import ImageError
 
 __all__ = ["ARCHS", "ArchConfig", "DynamicUnet", "build_generator", "fold_spectral_norm",
@@ -464,6 +464,7 @@ def load_generator(src: str | os.PathLike | Mapping[str, torch.Tensor], arch: st
     model.eval()
     # what the weights were made for: upstream's 35 for official checkpoints, ours in metadata
     model.render_factor = int(meta.get("render_factor") or DEFAULT_RENDER_FACTOR)
+    model.saturation = float(meta.get("saturation") or 1.0)
     if optimize:
         prepare_for_inference(model, winograd=winograd)
     return model.to(dtype)
@@ -582,11 +583,13 @@ def predict(model: nn.Module, gray: np.ndarray) -> np.ndarray:
 
 
 def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAULT_RENDER_FACTOR,
-             post_process: bool = True) -> np.ndarray:
+             post_process: bool = True, saturation: float = 0.0) -> np.ndarray:
     """Upstream's ColorizerFilter: stretch to ``render_factor*16`` square (bilinear), gray it,
     predict, resize back; with ``post_process`` keep the input's Y and take only the
     prediction's U, V. Takes/returns uint8 RGB (H, W, 3); (H, W) gray is accepted.
-    ``render_factor=0``: the model's own (``load_generator`` sets it from the weights)."""
+    ``render_factor=0``: the model's own (``load_generator`` sets it from the weights).
+    ``saturation`` scales the chroma (``color.scale_chroma``); 0: the weights' own (1 unless
+    their metadata says otherwise; official checkpoints: 1)."""
     a = np.asarray(rgb_uint8)
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=-1)
@@ -602,6 +605,5 @@ def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAU
     img = Image.fromarray(a)
     gray = np.asarray(img.resize((sz, sz), Image.BILINEAR).convert("L"))
     color = np.asarray(Image.fromarray(predict(model, gray)).resize((w, h), Image.BILINEAR))
-    if not post_process:
-        return color.copy()
-    return keep_luma(color, a)
+    gain = saturation or getattr(model, "saturation", 1.0)
+    return scale_chroma(keep_luma(color, a) if post_process else color.copy(), gain)

@@ -166,9 +166,10 @@ def blend(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float
 
 
 def export(ckpt: str | Path, out_path: str | Path, infer_size: int | None = None,
-           mix: tuple[str | Path, float] | None = None) -> None:
+           mix: tuple[str | Path, float] | None = None, saturation: float | None = None) -> None:
     """Write the generator of a checkpoint (full or G-only) as fp16 safetensors, with its
-    config (JSON, including `infer_size`, the working short side for inference) in metadata.
+    config (JSON, including `infer_size`, the working short side for inference, and
+    `saturation`, the default chroma gain, when given) in metadata.
     ``mix=(other_ckpt, alpha)`` writes ``blend(ckpt, other_ckpt, alpha)`` instead."""
     from safetensors.torch import save_file
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
@@ -180,6 +181,8 @@ def export(ckpt: str | Path, out_path: str | Path, infer_size: int | None = None
     if infer_size is not None:
         config["infer_size"] = int(infer_size)
     config.setdefault("infer_size", config.get("train_size", 256))
+    if saturation is not None:
+        config["saturation"] = float(saturation)
     sd = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state["G"].items()}
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     save_file(sd, str(out_path), metadata={"config": json.dumps(config), "source": str(ckpt),
@@ -320,6 +323,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grid", default=None, help="with --eval-only: save a sample grid PNG")
     p.add_argument("--infer-size", type=int, default=None,
                    help="working short side stored in the export (default: --size)")
+    p.add_argument("--saturation", type=float, default=None,
+                   help="default chroma gain stored in the export (default: none, i.e. 1)")
 
 
 def generator_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -338,7 +343,7 @@ def main(args: argparse.Namespace) -> int:
         if not args.export:
             raise SystemExit("--export-only needs --export OUT.safetensors")
         mix = (args.blend[0], float(args.blend[1])) if args.blend else None
-        export(args.export_only, args.export, args.infer_size, mix)
+        export(args.export_only, args.export, args.infer_size, mix, args.saturation)
         print(f"exported {args.export_only}{f' blended with {mix}' if mix else ''} -> "
               f"{args.export}")
         return 0
@@ -352,7 +357,7 @@ def main(args: argparse.Namespace) -> int:
     ckpt = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
     if ckpt is None and args.init:
         G = load_generator(args.init)
-        config = {k: v for k, v in G.config.items() if k != "infer_size"}
+        config = {k: v for k, v in G.config.items() if k not in ("infer_size", "saturation")}
         config["train_size"] = args.size
     else:
         config = ckpt["config"] if ckpt else generator_config(args)
@@ -448,7 +453,7 @@ def main(args: argparse.Namespace) -> int:
     log.close()
     print(f"stopped at {progress}")
     if args.export:
-        export(out / "ckpt.pt", args.export, args.infer_size)
+        export(out / "ckpt.pt", args.export, args.infer_size, saturation=args.saturation)
         print(f"exported -> {args.export}")
     return 0
 
