@@ -3,8 +3,9 @@
 The learned methods' val targets ask for two things at once: PSNR at least 1 dB over the gray
 baseline and colourfulness within 5 points of the truth's. Scaling a result's chroma (U, V, with
 the BT.601 luma kept) moves along one curve: more colour, less PSNR. A model is better than
-another only if its curve lies above the other's, and this prints the curve. It is a
-diagnostic; nothing here ships.
+another only if its curve lies above the other's, and this prints the curve. The gains are
+absolute: a method with a `saturation` option runs at 1, whatever gain its weight file stores
+as its default (the shipped pix2pix file's is read off this curve; `weights/README.md`).
 
     python scripts/chroma_frontier.py --data ../shared/data/val --method deoldify \
         --gains 1,1.2,1.4,1.6
