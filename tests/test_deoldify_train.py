@@ -276,7 +276,8 @@ def test_shipped_slim_weights_are_ours_and_colorize() -> None:
         meta = f.metadata()
         assert all(f.get_tensor(k).dtype in (torch.float16, torch.int64) for k in f.keys())
     assert meta["arch"] == "slim" and int(meta["render_factor"]) >= 4
-    assert load_generator(SHIPPED).render_factor == int(meta["render_factor"])
+    G = load_generator(SHIPPED)
+    assert G.render_factor == int(meta["render_factor"])
     if any((learned.WEIGHTS / f).is_file() for f in learned.DEOLDIFY_FILES[:2]):
         pytest.skip("an official checkpoint is installed and preferred")
     gray = np.asarray(Image.open(ROOT / "examples" / "03_landscape.jpg").convert("RGB"))
@@ -286,9 +287,9 @@ def test_shipped_slim_weights_are_ours_and_colorize() -> None:
     assert np.median(np.abs(lab_out[..., 0] - lab_in[..., 0])) < 1.5
     # the saturation option scales that chroma; 0 (default): the file's own gain, else 1
     from recolor.color import scale_chroma
-    assert load_generator(SHIPPED).saturation == float(meta.get("saturation") or 1.0)
+    assert G.saturation == float(meta.get("saturation") or 1.0)
     plain = api_colorize(gray, "deoldify", saturation=1.0)
-    assert np.array_equal(out, scale_chroma(plain, load_generator(SHIPPED).saturation))
+    assert np.array_equal(out, scale_chroma(plain, G.saturation))
     more = api_colorize(gray, "deoldify", saturation=1.4)
     assert np.array_equal(more, scale_chroma(plain, 1.4)) and not np.array_equal(more, plain)
 
