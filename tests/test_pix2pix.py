@@ -88,6 +88,27 @@ def test_loop_runs_losses_finite_weights_move(tiny: Path) -> None:
     assert not any(p.requires_grad for p in model.D.parameters())
 
 
+def test_frozen_encoder_keeps_weights_and_bn_statistics(tiny: Path, tmp_path: Path) -> None:
+    """--freeze-encoder trains the decoder only: the encoder's weights and its BatchNorm running
+    statistics stay as they were, in L1 and in GAN steps."""
+    torch.manual_seed(0)
+    G = build_generator({"arch": "mobilenet", "width": 8})
+    model = train.Pix2Pix(G, PatchGAN(ndf=8), freeze_encoder=True)
+    enc0, dec0 = snapshot(G.encoder), snapshot(G.up1)
+    batches = iter(DataLoader(ColourPhotos(tiny, 32), batch_size=2))
+    model.set_input(*next(batches))
+    model.optimize_l1()
+    model.set_input(*next(batches))
+    model.optimize()
+    assert not moved(enc0, G.encoder) and moved(dec0, G.up1)
+    assert not G.encoder.training and G.up1.training
+    n_opt = sum(p.numel() for group in model.opt_G.param_groups for p in group["params"])
+    assert n_opt == sum(p.numel() for p in G.parameters()) - \
+        sum(p.numel() for p in G.encoder.parameters())
+    with pytest.raises(SystemExit, match="mobilenet"):  # the classic U-Net has no encoder
+        train.main(args_for(tiny, tmp_path / "x", "--freeze-encoder", "--max-steps", "1"))
+
+
 def test_checkpoint_resume_and_export(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert train.main(args_for(tiny, out, "--pretrain-l1", "1", "--max-steps", "2")) == 0

@@ -45,10 +45,16 @@ class Pix2Pix:
     """The paper's model: G (L -> ab), D (PatchGAN on (L, ab)), their Adam optimizers and losses."""
 
     def __init__(self, G: nn.Module, D: nn.Module, lr: float = 2e-4, lambda_l1: float = 100.0,
-                 device: str | torch.device = "cpu"):
+                 device: str | torch.device = "cpu", freeze_encoder: bool = False):
         self.device = torch.device(device)
         self.G, self.D = G.to(self.device), D.to(self.device)
-        self.opt_G = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
+        # A frozen encoder (ImageNet features that cannot learn the training photos by heart)
+        # gets no gradient and keeps its BatchNorm statistics; only the decoder trains.
+        self.frozen = G.encoder if freeze_encoder else None
+        if self.frozen is not None:
+            set_requires_grad(self.frozen, False)
+        self.opt_G = torch.optim.Adam([p for p in G.parameters() if p.requires_grad],
+                                      lr=lr, betas=(0.5, 0.999))
         self.opt_D = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
         self.bce, self.l1 = nn.BCEWithLogitsLoss(), nn.L1Loss()
         self.lambda_l1 = lambda_l1
@@ -58,6 +64,12 @@ class Pix2Pix:
 
     def autocast(self):
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp)
+
+    def train_mode(self) -> None:
+        """G and D in training mode, except a frozen encoder (its BatchNorm stays fixed)."""
+        self.G.train(), self.D.train()
+        if self.frozen is not None:
+            self.frozen.eval()
 
     def set_input(self, L: torch.Tensor, ab: torch.Tensor) -> None:
         self.L = L.to(self.device, non_blocking=True)
@@ -91,7 +103,7 @@ class Pix2Pix:
 
     def optimize(self) -> None:
         """One GAN step: update D, then G with D frozen."""
-        self.G.train(), self.D.train()
+        self.train_mode()
         self.forward()
         set_requires_grad(self.D, True)
         self.opt_D.zero_grad(set_to_none=True)
@@ -104,7 +116,7 @@ class Pix2Pix:
 
     def optimize_l1(self) -> None:
         """One L1-only generator step (the pretraining phase; D is untouched)."""
-        self.G.train()
+        self.train_mode()
         self.forward()
         self.opt_G.zero_grad(set_to_none=True)
         self.backward_G(gan=False)
@@ -311,6 +323,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="start G from a shipped .safetensors (its config too); D starts fresh; "
                         "ignored with --resume")
     p.add_argument("--lambda-l1", type=float, default=100.0)
+    p.add_argument("--freeze-encoder", action="store_true",
+                   help="mobilenet: train the decoder only; the encoder keeps its weights and "
+                        "BatchNorm statistics (pass it again on --resume)")
     p.add_argument("--resume", default=None, help="checkpoint to continue from")
     add_run_arguments(p, ckpt_minutes=5.0)
     p.add_argument("--export", default=None, help="write the final G here (fp16 safetensors)")
@@ -364,7 +379,9 @@ def main(args: argparse.Namespace) -> int:
         G = build_generator(config)
         if ckpt is None and config["arch"] == "mobilenet" and args.encoder_weights.lower() != "none":
             G.load_encoder(args.encoder_weights)
-    model = Pix2Pix(G, PatchGAN(), args.lr, args.lambda_l1, device)
+    if args.freeze_encoder and not hasattr(G, "encoder"):
+        raise SystemExit("--freeze-encoder needs --arch mobilenet")
+    model = Pix2Pix(G, PatchGAN(), args.lr, args.lambda_l1, device, args.freeze_encoder)
     progress = {"epoch": 0, "start": 0, "step": 0, "seconds": 0.0}
     if ckpt is not None:
         model.load_state_dict(ckpt)
