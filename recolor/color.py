@@ -127,12 +127,19 @@ def scale_chroma(rgb: np.ndarray, gain: float) -> np.ndarray:
     return yuv_to_rgb(yuv)
 
 
-def keep_luma(color: np.ndarray, original: np.ndarray) -> np.ndarray:
-    """`original`'s BT.601 luma Y with `color`'s chroma U, V (both uint8 RGB, same size).
+def keep_luma(color: np.ndarray, original: np.ndarray, gain: float = 1.0) -> np.ndarray:
+    """`original`'s BT.601 luma Y with `color`'s chroma U, V (both uint8 RGB, same size), the
+    chroma scaled by `gain` about neutral (`scale_chroma`) in the same pass, so that Y is
+    rounded once.
 
     A B/W photo is a luma image (the evaluation's gray is `luma(truth)`), so keeping its Y
     exactly, rather than its Lab L, gives back the photo when the result is grayed again.
     DeOldify's post-processing does this; pix2pix does it after its Lab prediction."""
+    if gain < 0:
+        raise ValueError(f"a chroma gain must be >= 0, got {gain}")
     yuv = rgb_to_yuv(original)
-    yuv[..., 1:] = rgb_to_yuv(color)[..., 1:]
+    uv = rgb_to_yuv(color)[..., 1:]
+    if gain != 1:
+        uv = np.clip(np.rint((uv.astype(np.float32) - 128.0) * np.float32(gain) + 128.0), 0, 255)
+    yuv[..., 1:] = uv
     return yuv_to_rgb(yuv)

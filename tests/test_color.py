@@ -54,6 +54,22 @@ def test_keep_luma_gives_back_the_photo_from_its_gray_and_its_chroma(colour_phot
     assert np.abs(via_lab.astype(int) - rgb.astype(int)).mean() > 2 * err
 
 
+def test_keep_luma_scales_chroma_in_the_same_pass(colour_photos):
+    # a chroma gain applied while the luma is put back rounds Y once: closer to the gray than
+    # keeping the luma, then scaling the chroma of that result (two YUV round trips)
+    rgb = colour_photos[0]
+    gray = gray_to_rgb(luma(rgb))
+    one = keep_luma(rgb, gray, 1.3)
+    two = scale_chroma(keep_luma(rgb, gray), 1.3)
+    dY = lambda a: np.abs(rgb_to_yuv(a)[..., 0].astype(int) - gray[..., 0])  # noqa: E731
+    assert dY(one).mean() < dY(two).mean() and (dY(one) > 1).mean() < 0.05
+    uv = lambda a: rgb_to_yuv(a)[..., 1:].astype(float) - 128  # noqa: E731
+    assert np.abs(uv(one) - 1.3 * uv(rgb)).mean() < 0.5  # the photo's chroma, scaled once
+    assert np.array_equal(keep_luma(rgb, gray, 1.0), keep_luma(rgb, gray))
+    with pytest.raises(ValueError):
+        keep_luma(rgb, gray, -1.0)
+
+
 def test_scale_chroma_keeps_luma_and_scales_colour(colour_photos):
     rgb = colour_photos[0]
     more, none = scale_chroma(rgb, 1.5), scale_chroma(rgb, 0.0)

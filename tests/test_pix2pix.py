@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from recolor.color import luma, rgb_to_lab, scale_chroma
+from recolor.color import luma, rgb_to_lab, rgb_to_yuv
 from recolor.models.pix2pix import (PatchGAN, UNetClassic, build_generator, colorize,
                                     load_generator)
 from recolor.train import pix2pix as train
@@ -239,9 +239,13 @@ def test_shipped_weights_colorize(path: Path) -> None:
     assert np.abs(luma(out).astype(int) - gray[..., 0]).max() <= 2  # grays back to the input
 
     # the file's default chroma gain (config "saturation", else 1) unless one is asked for
+    # (applied in the same step that puts the luma back: Y kept, U and V scaled)
     plain = colorize(G, gray, saturation=1.0)
-    assert np.array_equal(out, scale_chroma(plain, G.config.get("saturation", 1.0)))
+    assert np.array_equal(out, colorize(G, gray, saturation=G.config.get("saturation", 1.0)))
     G.config = {**G.config, "saturation": 1.3}
-    assert not np.array_equal(plain, scale_chroma(plain, 1.3))
-    assert np.array_equal(colorize(G, gray), scale_chroma(plain, 1.3))
-    assert np.array_equal(colorize(G, gray, saturation=0.5), scale_chroma(plain, 0.5))
+    more = colorize(G, gray)
+    assert np.array_equal(more, colorize(G, gray, saturation=1.3))
+    assert np.abs(luma(more).astype(int) - gray[..., 0]).max() <= 2
+    uv = lambda a: rgb_to_yuv(a)[..., 1:].astype(float) - 128  # noqa: E731
+    assert np.abs(uv(more) - 1.3 * uv(plain)).mean() < 1.0 < np.abs(uv(more) - uv(plain)).mean()
+    assert np.abs(uv(colorize(G, gray, saturation=0.5)) - 0.5 * uv(plain)).mean() < 1.0

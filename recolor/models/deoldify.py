@@ -588,8 +588,9 @@ def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAU
     predict, resize back; with ``post_process`` keep the input's Y and take only the
     prediction's U, V. Takes/returns uint8 RGB (H, W, 3); (H, W) gray is accepted.
     ``render_factor=0``: the model's own (``load_generator`` sets it from the weights).
-    ``saturation`` scales the chroma (``color.scale_chroma``); 0: the weights' own (1 unless
-    their metadata says otherwise; official checkpoints: 1)."""
+    ``saturation`` scales the chroma (in ``color.keep_luma``'s pass, or ``color.scale_chroma``
+    without post-processing); 0: the weights' own (1 unless their metadata says otherwise;
+    official checkpoints: 1)."""
     a = np.asarray(rgb_uint8)
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=-1)
@@ -606,4 +607,4 @@ def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAU
     gray = np.asarray(img.resize((sz, sz), Image.BILINEAR).convert("L"))
     color = np.asarray(Image.fromarray(predict(model, gray)).resize((w, h), Image.BILINEAR))
     gain = saturation or getattr(model, "saturation", 1.0)
-    return scale_chroma(keep_luma(color, a) if post_process else color.copy(), gain)
+    return keep_luma(color, a, gain) if post_process else scale_chroma(color.copy(), gain)
