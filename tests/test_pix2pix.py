@@ -236,7 +236,9 @@ def test_shipped_weights_colorize(path: Path) -> None:
     assert out.shape == gray.shape
     chroma = np.hypot(*rgb_to_lab(out)[..., 1:].transpose(2, 0, 1))
     assert chroma.mean() > 3.0
-    assert np.abs(luma(out).astype(int) - gray[..., 0]).max() <= 2  # grays back to the input
+    # grays back to the input: Y kept, but where the scaled colour leaves the RGB gamut
+    dY = lambda a: np.abs(luma(a).astype(int) - gray[..., 0])  # noqa: E731
+    assert dY(out).mean() < 0.01 and (dY(out) > 2).mean() < 1e-3
 
     # the file's default chroma gain (config "saturation", else 1) unless one is asked for
     # (applied in the same step that puts the luma back: Y kept, U and V scaled)
@@ -245,7 +247,7 @@ def test_shipped_weights_colorize(path: Path) -> None:
     G.config = {**G.config, "saturation": 1.3}
     more = colorize(G, gray)
     assert np.array_equal(more, colorize(G, gray, saturation=1.3))
-    assert np.abs(luma(more).astype(int) - gray[..., 0]).max() <= 2
+    assert dY(more).mean() < 0.01 and (dY(more) > 2).mean() < 1e-3
     uv = lambda a: rgb_to_yuv(a)[..., 1:].astype(float) - 128  # noqa: E731
     assert np.abs(uv(more) - 1.3 * uv(plain)).mean() < 1.0 < np.abs(uv(more) - uv(plain)).mean()
     assert np.abs(uv(colorize(G, gray, saturation=0.5)) - 0.5 * uv(plain)).mean() < 1.0
