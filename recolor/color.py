@@ -114,16 +114,22 @@ def yuv_to_rgb(yuv: np.ndarray) -> np.ndarray:
     return np.clip(np.stack([r, g, b], -1), 0, 255).astype(np.uint8)
 
 
+def _scale_uv(yuv: np.ndarray, gain: float) -> None:
+    """Scale a uint8 YUV image's U, V by `gain` about neutral (128), in place."""
+    if gain < 0:
+        raise ValueError(f"a chroma gain must be >= 0, got {gain}")
+    if gain != 1:
+        uv = (yuv[..., 1:].astype(np.float32) - 128.0) * np.float32(gain) + 128.0
+        yuv[..., 1:] = np.clip(np.rint(uv), 0, 255).astype(np.uint8)
+
+
 def scale_chroma(rgb: np.ndarray, gain: float) -> np.ndarray:
     """uint8 RGB with its chroma U, V scaled by `gain` about neutral and its luma Y kept: a
     saturation control that leaves the photo's gray version unchanged. `gain` 1 returns `rgb`."""
     if gain == 1:
         return rgb
-    if gain < 0:
-        raise ValueError(f"a chroma gain must be >= 0, got {gain}")
     yuv = rgb_to_yuv(rgb)
-    uv = (yuv[..., 1:].astype(np.float32) - 128.0) * np.float32(gain) + 128.0
-    yuv[..., 1:] = np.clip(np.rint(uv), 0, 255).astype(np.uint8)
+    _scale_uv(yuv, gain)
     return yuv_to_rgb(yuv)
 
 
@@ -135,11 +141,7 @@ def keep_luma(color: np.ndarray, original: np.ndarray, gain: float = 1.0) -> np.
     A B/W photo is a luma image (the evaluation's gray is `luma(truth)`), so keeping its Y
     exactly, rather than its Lab L, gives back the photo when the result is grayed again.
     DeOldify's post-processing does this; pix2pix does it after its Lab prediction."""
-    if gain < 0:
-        raise ValueError(f"a chroma gain must be >= 0, got {gain}")
     yuv = rgb_to_yuv(original)
-    uv = rgb_to_yuv(color)[..., 1:]
-    if gain != 1:
-        uv = np.clip(np.rint((uv.astype(np.float32) - 128.0) * np.float32(gain) + 128.0), 0, 255)
-    yuv[..., 1:] = uv
+    yuv[..., 1:] = rgb_to_yuv(color)[..., 1:]
+    _scale_uv(yuv, gain)
     return yuv_to_rgb(yuv)
