@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from recolor.metrics import colourfulness
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 VAL = ROOT.parent / "shared" / "data" / "val"
@@ -30,6 +32,15 @@ def colour_photos() -> list[np.ndarray]:
     files = sorted(VAL.glob("*.jpg"))[:4] if VAL.is_dir() else []
     files = files or sorted(EXAMPLES.glob("*_ref.jpg"))[:4]
     return [read(f) for f in files]
+
+
+@pytest.fixture(scope="session")
+def ordinary_photo(colour_photos) -> np.ndarray:
+    """The first of them no more colourful than an average photo (the val set's mean is 46).
+
+    Its chroma can grow by half mostly inside the RGB gamut; a vivid one clips on many pixels.
+    """
+    return next(p for p in colour_photos if colourfulness(p) < 46)
 
 
 def free_port() -> int:

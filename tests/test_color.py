@@ -54,10 +54,10 @@ def test_keep_luma_gives_back_the_photo_from_its_gray_and_its_chroma(colour_phot
     assert np.abs(via_lab.astype(int) - rgb.astype(int)).mean() > 2 * err
 
 
-def test_keep_luma_scales_chroma_in_the_same_pass(colour_photos):
+def test_keep_luma_scales_chroma_in_the_same_pass(ordinary_photo):
     # a chroma gain applied while the luma is put back rounds Y once: closer to the gray than
     # keeping the luma, then scaling the chroma of that result (two YUV round trips)
-    rgb = colour_photos[0]
+    rgb = ordinary_photo
     gray = gray_to_rgb(luma(rgb))
     one = keep_luma(rgb, gray, 1.3)
     two = scale_chroma(keep_luma(rgb, gray), 1.3)
@@ -70,8 +70,8 @@ def test_keep_luma_scales_chroma_in_the_same_pass(colour_photos):
         keep_luma(rgb, gray, -1.0)
 
 
-def test_scale_chroma_keeps_luma_and_scales_colour(colour_photos):
-    rgb = colour_photos[0]
+def test_scale_chroma_keeps_luma_and_scales_colour(ordinary_photo):
+    rgb = ordinary_photo
     more, none = scale_chroma(rgb, 1.5), scale_chroma(rgb, 0.0)
     dY = np.abs(rgb_to_yuv(more)[..., 0].astype(int) - rgb_to_yuv(rgb)[..., 0])
     assert (dY > 1).mean() < 0.05  # Y kept, but where the scaled colour leaves the gamut
