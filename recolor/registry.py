@@ -69,8 +69,9 @@ _KEEP_L = Option("keep_luminance", True,
 _SEED = Option("seed", 0, "Seed of the random rotations (results are deterministic given it).",
                0, 2**31 - 1, 1)
 
-_SATURATION = Option("saturation", 0.0, "Colour strength: the chroma (U, V) scaled by this, the "
-                     "luminance kept. 0: the weights' own default (1 unless their file sets "
+_SATURATION = Option("saturation", 0.0, "Colour strength, the luminance kept: below 1 the colour "
+                     "fades toward gray; above 1 the colours spread apart about the photo's mean "
+                     "colour, which stays. 0: the weights' own default (1 unless their file sets "
                      "one).", 0.0, 3.0, 0.05)
 
 _ALL = [

@@ -1,8 +1,9 @@
 """PSNR against colourfulness when a method's colour is scaled: where its trade-off curve runs.
 
 The learned methods' val targets ask for two things at once: PSNR at least 1 dB over the gray
-baseline and colourfulness within 5 points of the truth's. Scaling a result's chroma (U, V, with
-the BT.601 luma kept) moves along one curve: more colour, less PSNR. A model is better than
+baseline and colourfulness within 5 points of the truth's. Scaling a result's chroma as the
+`saturation` option does (`color.scale_chroma`: U, V, with the BT.601 luma kept; above 1 about the
+photo's mean colour) moves along one curve: more colour, less PSNR. A model is better than
 another only if its curve lies above the other's, and this prints the curve. The gains are
 absolute: a method with a `saturation` option runs at 1, whatever gain its weight file stores
 as its default (the shipped pix2pix file's is read off this curve; `weights/README.md`).

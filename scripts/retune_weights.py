@@ -3,6 +3,7 @@ without the training checkpoint: the GPU lease brings back only exported files.
 
     python scripts/retune_weights.py IN.safetensors OUT.safetensors --render-factor 10  # DeOldify
     python scripts/retune_weights.py IN.safetensors OUT.safetensors --infer-size 160    # pix2pix
+    python scripts/retune_weights.py IN.safetensors OUT.safetensors --saturation 1.3    # either
     python scripts/retune_weights.py A.safetensors OUT.safetensors --blend B.safetensors 0.9
 
 ``--blend B ALPHA`` writes ``(1 - ALPHA) * A + ALPHA * B`` (network interpolation, as
@@ -28,6 +29,8 @@ def main() -> None:
     p.add_argument("out")
     p.add_argument("--render-factor", type=int, help="DeOldify: the weights' render_factor")
     p.add_argument("--infer-size", type=int, help="pix2pix: the working short side")
+    p.add_argument("--saturation", type=float,
+                   help="either network: the default chroma gain (`color.scale_chroma`)")
     p.add_argument("--blend", nargs=2, metavar=("B", "ALPHA"))
     p.add_argument("--source", help="the metadata's source (default: the input's)")
     a = p.parse_args()
@@ -43,6 +46,12 @@ def main() -> None:
         config["render_factor"] = a.render_factor
     if a.infer_size:
         config["infer_size"] = a.infer_size
+    if a.saturation is not None:
+        if a.saturation <= 0:
+            p.error("--saturation must be > 0")
+        config["saturation"] = a.saturation
+        if meta.get("format") == "deoldify":
+            meta["saturation"] = str(a.saturation)
     meta["config"] = json.dumps(config)
     if a.source:
         meta["source"] = a.source

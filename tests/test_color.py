@@ -64,7 +64,8 @@ def test_keep_luma_scales_chroma_in_the_same_pass(ordinary_photo):
     dY = lambda a: np.abs(rgb_to_yuv(a)[..., 0].astype(int) - gray[..., 0])  # noqa: E731
     assert dY(one).mean() < dY(two).mean() and (dY(one) > 1).mean() < 0.05
     uv = lambda a: rgb_to_yuv(a)[..., 1:].astype(float) - 128  # noqa: E731
-    assert np.abs(uv(one) - 1.3 * uv(rgb)).mean() < 0.5  # the photo's chroma, scaled once
+    mean = uv(rgb).mean((0, 1))  # the photo's chroma, its spread about its mean scaled once
+    assert np.abs(uv(one) - (mean + 1.3 * (uv(rgb) - mean))).mean() < 0.5
     assert np.array_equal(keep_luma(rgb, gray, 1.0), keep_luma(rgb, gray))
     with pytest.raises(ValueError):
         keep_luma(rgb, gray, -1.0)
@@ -80,3 +81,18 @@ def test_scale_chroma_keeps_luma_and_scales_colour(ordinary_photo):
     assert scale_chroma(rgb, 1.0) is rgb  # gain 1: untouched, not even YUV rounding
     with pytest.raises(ValueError):
         scale_chroma(rgb, -0.5)
+
+
+def test_chroma_gain_above_one_keeps_the_cast_below_one_fades_to_gray(ordinary_photo):
+    # above 1 the colours spread about the photo's mean U, V, which stays; below 1 all chroma
+    # shrinks toward neutral, so 0.5 halves the mean too
+    uv = lambda a: rgb_to_yuv(a)[..., 1:].astype(float) - 128  # noqa: E731
+    tinted = scale_chroma(ordinary_photo, 0.5)
+    tinted = keep_luma(np.clip(tinted.astype(int) + [12, 0, -12], 0, 255).astype(np.uint8), tinted)
+    mean = uv(tinted).mean((0, 1))
+    assert np.hypot(*mean) > 8  # a warm cast
+    more, less = uv(scale_chroma(tinted, 1.6)), uv(scale_chroma(tinted, 0.5))
+    assert np.abs(more.mean((0, 1)) - mean).max() < 0.5
+    assert np.abs(more - (mean + 1.6 * (uv(tinted) - mean))).mean() < 0.5
+    assert more.std((0, 1)) == pytest.approx(1.6 * uv(tinted).std((0, 1)), rel=0.03)
+    assert np.abs(less - 0.5 * uv(tinted)).mean() < 0.5

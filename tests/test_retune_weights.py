@@ -30,12 +30,13 @@ def test_blend_and_infer_size(tmp_path: Path) -> None:
     save_file(a, str(tmp_path / "a.safetensors"), metadata=meta)
     save_file(b, str(tmp_path / "b.safetensors"), metadata={})
     retune(tmp_path / "a.safetensors", tmp_path / "out.safetensors", "--infer-size", 160,
-           "--blend", tmp_path / "b.safetensors", 0.25)
+           "--blend", tmp_path / "b.safetensors", 0.25, "--saturation", 1.3)
     sd, out_meta = read(tmp_path / "out.safetensors")
     assert sd["w"].dtype == torch.float16
     assert torch.allclose(sd["w"].float(), torch.full((3, 4), 0.5))
     assert sd["n"].tolist() == [3, 4]  # integer tensors are taken from B, not interpolated
-    assert json.loads(out_meta["config"]) == {"arch": "mobilenet", "infer_size": 160}
+    assert json.loads(out_meta["config"]) == {"arch": "mobilenet", "infer_size": 160,
+                                              "saturation": 1.3}
     assert "blend(a.pt" in out_meta["source"]
 
 
@@ -48,8 +49,9 @@ def test_deoldify_render_factor_and_manifest(tmp_path: Path) -> None:
                                       "config": json.dumps({"arch": "slim", "render_factor": 16})})
     out = tmp_path / "weights" / "deoldify-slim.safetensors"
     out.parent.mkdir()
-    retune(src, out, "--render-factor", 10, "--source", "run/G_gan_0002.pt")
-    assert load_generator(out, optimize=False).render_factor == 10
+    retune(src, out, "--render-factor", 10, "--source", "run/G_gan_0002.pt", "--saturation", 1.6)
+    model = load_generator(out, optimize=False)
+    assert model.render_factor == 10 and model.saturation == 1.6
     new, meta = read(out)
     assert all(torch.equal(new[k], v) for k, v in sd.items())  # weights untouched
     assert json.loads(meta["config"])["render_factor"] == 10
