@@ -7,6 +7,11 @@ from recolor.color import (gray_to_rgb, is_grayscale, keep_luma, lab_to_rgb, lum
 from recolor.metrics import colourfulness
 
 
+def signed_uv(rgb: np.ndarray) -> np.ndarray:
+    """U, V of a uint8 RGB image about neutral (0), as floats."""
+    return rgb_to_yuv(rgb)[..., 1:].astype(float) - 128
+
+
 def test_lab_matches_scikit_image(colour_photos):
     rgb = colour_photos[0]
     np.testing.assert_allclose(rgb_to_lab(rgb), rgb2lab(rgb), atol=0.02)
@@ -63,9 +68,8 @@ def test_keep_luma_scales_chroma_in_the_same_pass(ordinary_photo):
     two = scale_chroma(keep_luma(rgb, gray), 1.3)
     dY = lambda a: np.abs(rgb_to_yuv(a)[..., 0].astype(int) - gray[..., 0])  # noqa: E731
     assert dY(one).mean() < dY(two).mean() and (dY(one) > 1).mean() < 0.05
-    uv = lambda a: rgb_to_yuv(a)[..., 1:].astype(float) - 128  # noqa: E731
-    mean = uv(rgb).mean((0, 1))  # the photo's chroma, its spread about its mean scaled once
-    assert np.abs(uv(one) - (mean + 1.3 * (uv(rgb) - mean))).mean() < 0.5
+    mean = signed_uv(rgb).mean((0, 1))  # the photo's chroma, its spread about its mean scaled once
+    assert np.abs(signed_uv(one) - (mean + 1.3 * (signed_uv(rgb) - mean))).mean() < 0.5
     assert np.array_equal(keep_luma(rgb, gray, 1.0), keep_luma(rgb, gray))
     with pytest.raises(ValueError):
         keep_luma(rgb, gray, -1.0)
@@ -86,13 +90,12 @@ def test_scale_chroma_keeps_luma_and_scales_colour(ordinary_photo):
 def test_chroma_gain_above_one_keeps_the_cast_below_one_fades_to_gray(ordinary_photo):
     # above 1 the colours spread about the photo's mean U, V, which stays; below 1 all chroma
     # shrinks toward neutral, so 0.5 halves the mean too
-    uv = lambda a: rgb_to_yuv(a)[..., 1:].astype(float) - 128  # noqa: E731
     tinted = scale_chroma(ordinary_photo, 0.5)
     tinted = keep_luma(np.clip(tinted.astype(int) + [12, 0, -12], 0, 255).astype(np.uint8), tinted)
-    mean = uv(tinted).mean((0, 1))
+    mean = signed_uv(tinted).mean((0, 1))
     assert np.hypot(*mean) > 8  # a warm cast
-    more, less = uv(scale_chroma(tinted, 1.6)), uv(scale_chroma(tinted, 0.5))
+    more, less = signed_uv(scale_chroma(tinted, 1.6)), signed_uv(scale_chroma(tinted, 0.5))
     assert np.abs(more.mean((0, 1)) - mean).max() < 0.5
-    assert np.abs(more - (mean + 1.6 * (uv(tinted) - mean))).mean() < 0.5
-    assert more.std((0, 1)) == pytest.approx(1.6 * uv(tinted).std((0, 1)), rel=0.03)
-    assert np.abs(less - 0.5 * uv(tinted)).mean() < 0.5
+    assert np.abs(more - (mean + 1.6 * (signed_uv(tinted) - mean))).mean() < 0.5
+    assert more.std((0, 1)) == pytest.approx(1.6 * signed_uv(tinted).std((0, 1)), rel=0.03)
+    assert np.abs(less - 0.5 * signed_uv(tinted)).mean() < 0.5
