@@ -216,6 +216,9 @@ def build_demo() -> gr.Blocks:
                         for o in own:
                             if isinstance(o.default, bool):
                                 controls.append(gr.Checkbox(o.default, label=o.name, info=o.help))
+                            elif o.choices is not None:
+                                controls.append(gr.Dropdown(list(o.choices), value=o.default,
+                                                            label=o.name, info=o.help))
                             else:
                                 controls.append(gr.Slider(o.minimum, o.maximum, o.default,
                                                           step=o.step, label=o.name,

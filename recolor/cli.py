@@ -38,7 +38,8 @@ def _option_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(flag, dest=o.name, action=argparse.BooleanOptionalAction,
                                default=None, help=o.help)
         else:
-            group.add_argument(flag, dest=o.name, type=type(o.default), default=None, help=o.help)
+            group.add_argument(flag, dest=o.name, type=type(o.default), default=None,
+                               choices=o.choices, help=o.help)
 
 
 def expand_inputs(paths: list[str]) -> list[Path]:

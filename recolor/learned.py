@@ -56,7 +56,7 @@ def pix2pix(rgb: np.ndarray, reference: np.ndarray | None = None,
 
 
 def deoldify(rgb: np.ndarray, reference: np.ndarray | None = None, render_factor: int = 0,
-             post_process: bool = True, saturation: float = 0.0) -> np.ndarray:
+             post_process: bool = True, saturation: float = 0.0, passes: int = 0) -> np.ndarray:
     """DeOldify generator with upstream's render_factor resize and luminance post-processing;
     an official checkpoint imported with `python -m recolor import-weights` is preferred.
     ``render_factor=0``: the loaded weights' own (35 for official checkpoints)."""
@@ -64,4 +64,4 @@ def deoldify(rgb: np.ndarray, reference: np.ndarray | None = None, render_factor
 
     model = _model("deoldify", DEOLDIFY_FILES, lambda p: dd.load_generator(p, device=DEVICE))
     return dd.colorize(model, rgb, render_factor=render_factor, post_process=post_process,
-                       saturation=saturation)
+                       saturation=saturation, passes=passes)

@@ -25,13 +25,17 @@ class Option:
     minimum: float | None = None
     maximum: float | None = None
     step: float | None = None
+    choices: tuple[Any, ...] | None = None  # the only values allowed (a menu rather than a range)
 
     def parse(self, value: Any) -> Any:
-        """Coerce `value` to the default's type and check the bounds."""
+        """Coerce `value` to the default's type and check the bounds (or the choices)."""
         kind = type(self.default)
         if kind is bool and isinstance(value, str):
             value = value.strip().lower() in ("1", "true", "yes", "on")
         value = kind(value)
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"option {self.name}={value} is not one of "
+                             f"{', '.join(map(str, self.choices))}")
         if self.minimum is not None and value < self.minimum:
             raise ValueError(f"option {self.name}={value} is below its minimum {self.minimum}")
         if self.maximum is not None and value > self.maximum:
@@ -91,6 +95,10 @@ _ALL = [
                    "0: the weights' own (35 for official checkpoints, ours: what it was "
                    "trained for).", 0, 64, 1),
             Option("post_process", True, "Keep the input's luminance, take only the chroma."),
+            Option("passes", 0, "Predictions averaged: 1, the photo once (upstream's); 2, with "
+                   "its mirror image; 4, both at render_factor - 2 and + 2. Steadier colour, "
+                   "proportionally slower. 0: the weights' own (ours: 4; official "
+                   "checkpoints: 1).", choices=(0, 1, 2, 4)),
             _SATURATION),
            "U-Net on a pretrained encoder with self-attention, trained the NoGAN way."),
 ]

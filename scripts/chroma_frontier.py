@@ -41,11 +41,15 @@ def parse_pass(text: str) -> tuple[bool, dict[str, str]]:
 def ensemble(gray: np.ndarray, method: str, passes: list[tuple[bool, dict]]) -> np.ndarray:
     """The method's result on `gray`, its U, V averaged over `passes` (mirrored or not, with
     options), Y kept. A method with a `saturation` option runs at 1, so that the gains are
-    absolute whatever its weights' default."""
-    if "saturation" in {o.name for o in get_method(method).options}:
+    absolute whatever its weights' default. One plain pass is the method's own result (for
+    DeOldify, its weights' own `passes`); several are each one prediction (`passes=1`)."""
+    names = {o.name for o in get_method(method).options}
+    if "saturation" in names:
         passes = [(flip, {"saturation": "1", **options}) for flip, options in passes]
     if len(passes) == 1 and not passes[0][0]:  # one plain pass: the method's own result
         return colorize(gray, method, **passes[0][1])
+    if "passes" in names:  # each listed pass is one prediction, whatever the weights' default
+        passes = [(flip, {"passes": "1", **options}) for flip, options in passes]
     uv = []
     for flip, options in passes:
         x = np.ascontiguousarray(gray[:, ::-1]) if flip else gray
@@ -82,6 +86,17 @@ def frontier(files: list[Path], method: str, gains: list[float],
             for g in gains]
 
 
+def psnr_at_target(rows: list[dict], margin: float = 5.0) -> float | None:
+    """PSNR where the curve reaches colourfulness = truth - `margin` (the issues' colour target),
+    linear between the two gains that straddle it; None when no pair of rows does."""
+    target = rows[0]["truth_cf"] - margin
+    pts = sorted((r["cf"], r["psnr"]) for r in rows)
+    for (c0, p0), (c1, p1) in zip(pts, pts[1:]):
+        if c0 <= target <= c1 and c1 > c0:
+            return p0 + (p1 - p0) * (target - c0) / (c1 - c0)
+    return None
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="folder of colour photos")
@@ -103,6 +118,11 @@ def main() -> None:
     for r in rows:
         print(f"| {r['gain']:.2f} | {r['psnr']:.2f} | {r['psnr'] - r['gray_psnr']:+.2f} | "
               f"{r['cf']:.2f} | {r['cf'] - r['truth_cf']:+.2f} |")
+    at = psnr_at_target(rows)
+    target = rows[0]["truth_cf"] - 5
+    print(f"\nscore: PSNR at colourfulness {target:.2f} (truth - 5): "
+          + (f"{at:.3f} dB ({at - rows[0]['gray_psnr']:+.3f} vs gray)" if at is not None
+             else "not reached by these gains"))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,18 @@ def test_demo_builds_with_the_colorize_endpoint():
     assert "colorize" in names
 
 
+def test_each_option_gets_a_control_of_its_kind():
+    """A flag is a checkbox, a menu (DeOldify's passes) a dropdown, a range a slider."""
+    demo = app.build_demo()
+    controls = {b.label: b for b in demo.blocks.values()
+                if isinstance(b, (gr.Checkbox, gr.Dropdown, gr.Slider)) and b.label}
+    assert isinstance(controls["post_process"], gr.Checkbox)
+    assert isinstance(controls["render_factor"], gr.Slider)
+    passes = controls["passes"]
+    assert isinstance(passes, gr.Dropdown) and passes.value == 0
+    assert [c[1] for c in passes.choices] == [0, 1, 2, 4]
+
+
 def _read(path):
     return None if path is None else np.asarray(Image.open(path).convert("RGB"))
 

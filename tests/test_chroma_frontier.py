@@ -57,12 +57,16 @@ def test_parse_pass():
                     reason="needs the shipped DeOldify weights")
 def test_ensemble_averages_the_passes_chroma(colour_photos):
     gray = gray_to_rgb(luma(colour_photos[0][:96, :120]))
-    one = colorize(gray, "deoldify", render_factor=8, saturation=1)  # passes run at gain 1
-    assert np.array_equal(cf.ensemble(gray, "deoldify", [(False, {"render_factor": "8"})]), one)
+    one = colorize(gray, "deoldify", render_factor=8, saturation=1, passes=1)  # passes: gain 1
+    assert np.array_equal(cf.ensemble(gray, "deoldify", [(False, {"render_factor": "8",
+                                                                  "passes": "1"})]), one)
+    own = colorize(gray, "deoldify", render_factor=8, saturation=1)  # the weights' own passes
+    assert np.array_equal(cf.ensemble(gray, "deoldify", [(False, {"render_factor": "8"})]), own)
+    assert not np.array_equal(own, one)  # the shipped weights average several passes
     twice = cf.ensemble(gray, "deoldify", [(False, {"render_factor": "8"})] * 2)
     assert np.abs(twice.astype(int) - one).max() <= 2  # the mean of one pass twice: itself
     mirror = colorize(np.ascontiguousarray(gray[:, ::-1]), "deoldify", render_factor=8,
-                      saturation=1)[:, ::-1]
+                      saturation=1, passes=1)[:, ::-1]
     both = cf.ensemble(gray, "deoldify", [(False, {"render_factor": "8"}),
                                           (True, {"render_factor": "8"})])
     uv = lambda a: rgb_to_yuv(np.ascontiguousarray(a))[..., 1:].astype(float)  # noqa: E731

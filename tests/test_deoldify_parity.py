@@ -215,6 +215,40 @@ def test_colorize_matches_upstream_filter(post_process) -> None:
     assert np.array_equal(got, want)
 
 
+class _Ramp(_Tint):
+    """A stand-in that is not mirror-symmetric: warm on the left, cool on the right."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ramp = torch.linspace(-1, 1, x.shape[-1]).view(1, 1, 1, -1)
+        return super().forward(x) - 5 * ramp * self.tint  # tint (0.06, 0, -0.06) x 5
+
+
+def test_pass_plan() -> None:
+    assert D.pass_plan(16, 1) == [(16, False)]
+    assert D.pass_plan(16, 2) == [(16, False), (16, True)]
+    assert D.pass_plan(16, 4) == [(14, False), (14, True), (18, False), (18, True)]
+    assert D.pass_plan(2, 4)[0] == (1, False)  # never below render_factor 1
+    with pytest.raises(ValueError, match="passes"):
+        D.pass_plan(16, 3)
+
+
+def test_passes_average_the_mirror_image() -> None:
+    """The mirrored pass is mirrored back before averaging: a left-right colour ramp of the
+    stand-in cancels out, and a mirror-symmetric stand-in gives one pass's result."""
+    g = np.tile(np.linspace(60, 200, 40).astype(np.uint8)[:, None], (1, 48))
+    rgb = np.repeat(g[..., None], 3, axis=-1)
+    v = lambda a: rgb_to_yuv(a)[..., 2].astype(float)  # noqa: E731 - V: red minus luma
+    one, two = (D.colorize(_Ramp(), rgb, render_factor=3, passes=n) for n in (1, 2))
+    left_right = lambda a: v(a)[:, :12].mean() - v(a)[:, -12:].mean()  # noqa: E731
+    assert left_right(one) > 10 and abs(left_right(two)) < 1.5
+    assert np.array_equal(D.colorize(_Tint(), rgb, render_factor=3, passes=2),
+                          D.colorize(_Tint(), rgb, render_factor=3, passes=1))
+    four = D.colorize(_Ramp(), rgb, render_factor=3, passes=4)  # render factors 1 and 5
+    assert abs(left_right(four)) < 1.5 and np.abs(rgb_to_yuv(four)[..., 0].astype(int) - g).max() <= 1
+    with pytest.raises(ValueError, match="passes"):
+        D.colorize(_Tint(), rgb, render_factor=3, passes=3)
+
+
 def test_colorize_rejects_bad_input(slim) -> None:
     with pytest.raises(ValueError):
         D.colorize(slim, np.zeros((4, 4, 3), np.float32))
@@ -229,14 +263,17 @@ def test_render_factor_0_is_the_weights_own(tmp_path) -> None:
     torch.manual_seed(0)
     sd = {k: v.contiguous() for k, v in D.build_generator("slim").state_dict().items()}
     save_file(sd, str(tmp_path / "ours.safetensors"), metadata={"arch": "slim",
-                                                                "render_factor": "3"})
+                                                                "render_factor": "3",
+                                                                "passes": "2"})
     save_file(sd, str(tmp_path / "official.safetensors"), metadata={"arch": "slim"})
     ours = D.load_generator(tmp_path / "ours.safetensors")
-    assert ours.render_factor == 3
-    assert D.load_generator(tmp_path / "official.safetensors").render_factor == 35
+    assert ours.render_factor == 3 and ours.passes == 2
+    official = D.load_generator(tmp_path / "official.safetensors")
+    assert official.render_factor == 35 and official.passes == 1  # upstream's single pass
     rgb = np.random.default_rng(2).integers(0, 256, (30, 20, 3), dtype=np.uint8)
-    assert np.array_equal(D.colorize(ours, rgb, 0), D.colorize(ours, rgb, 3))
-    assert not np.array_equal(D.colorize(ours, rgb, 0), D.colorize(ours, rgb, 2))
+    assert np.array_equal(D.colorize(ours, rgb, 0), D.colorize(ours, rgb, 3, passes=2))
+    assert not np.array_equal(D.colorize(ours, rgb, 0), D.colorize(ours, rgb, 2, passes=2))
+    assert not np.array_equal(D.colorize(ours, rgb, 3), D.colorize(ours, rgb, 3, passes=1))
 
 
 def test_colorize_thread_safe(slim) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import save_file
 
@@ -38,6 +39,8 @@ def test_blend_and_infer_size(tmp_path: Path) -> None:
     assert json.loads(out_meta["config"]) == {"arch": "mobilenet", "infer_size": 160,
                                               "saturation": 1.3}
     assert "blend(a.pt" in out_meta["source"]
+    with pytest.raises(subprocess.CalledProcessError):  # passes: a DeOldify setting only
+        retune(tmp_path / "a.safetensors", tmp_path / "bad.safetensors", "--passes", 4)
 
 
 def test_deoldify_render_factor_and_manifest(tmp_path: Path) -> None:
@@ -49,9 +52,10 @@ def test_deoldify_render_factor_and_manifest(tmp_path: Path) -> None:
                                       "config": json.dumps({"arch": "slim", "render_factor": 16})})
     out = tmp_path / "weights" / "deoldify-slim.safetensors"
     out.parent.mkdir()
-    retune(src, out, "--render-factor", 10, "--source", "run/G_gan_0002.pt", "--saturation", 1.6)
+    retune(src, out, "--render-factor", 10, "--source", "run/G_gan_0002.pt", "--saturation", 1.6,
+           "--passes", 4)
     model = load_generator(out, optimize=False)
-    assert model.render_factor == 10 and model.saturation == 1.6
+    assert model.render_factor == 10 and model.saturation == 1.6 and model.passes == 4
     new, meta = read(out)
     assert all(torch.equal(new[k], v) for k, v in sd.items())  # weights untouched
     assert json.loads(meta["config"])["render_factor"] == 10

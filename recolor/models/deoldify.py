@@ -465,6 +465,7 @@ def load_generator(src: str | os.PathLike | Mapping[str, torch.Tensor], arch: st
     # what the weights were made for: upstream's 35 for official checkpoints, ours in metadata
     model.render_factor = int(meta.get("render_factor") or DEFAULT_RENDER_FACTOR)
     model.saturation = float(meta.get("saturation") or 1.0)
+    model.passes = int(meta.get("passes") or 1)
     if optimize:
         prepare_for_inference(model, winograd=winograd)
     return model.to(dtype)
@@ -569,25 +570,65 @@ def _update_manifest(weights_dir: Path, file: Path, entry: dict) -> None:
 # ----------------------------------------------------------------------------- colorize
 
 def predict(model: nn.Module, gray: np.ndarray) -> np.ndarray:
-    """One forward pass on a uint8 (S, S) gray image: ImageNet-normalise, predict, denormalise,
-    clamp, truncate to uint8 (S, S, 3), as upstream's ``_model_process``."""
+    """One forward pass on a uint8 (S, S) gray image, or a batch (N, S, S): ImageNet-normalise,
+    predict, denormalise, clamp, truncate to uint8 (S, S, 3) / (N, S, S, 3), as upstream's
+    ``_model_process``."""
     p = next(model.parameters())
     x = torch.tensor(gray, device=p.device).float().div_(255)
+    x = x[None] if x.ndim == 2 else x
     mean = torch.tensor(IMAGENET_MEAN, device=p.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=p.device).view(1, 3, 1, 1)
-    x = ((x[None, None].expand(1, 3, *gray.shape) - mean) / std).to(p.dtype)
+    x = ((x[:, None].expand(-1, 3, -1, -1) - mean) / std).to(p.dtype)
     with torch.inference_mode():
         y = model(x).float()
         y = ((y * std + mean).clamp_(0, 1) * 255).to(torch.uint8)  # truncation, as upstream
-        return y[0].permute(1, 2, 0).cpu().numpy()
+        y = y.permute(0, 2, 3, 1).cpu().numpy()
+    return y[0] if gray.ndim == 2 else y
+
+
+PASSES = (1, 2, 4)  # what ``colorize``'s ``passes`` accepts (0: the weights' own)
+
+
+def pass_plan(render_factor: int, passes: int) -> list[tuple[int, bool]]:
+    """(render_factor, mirrored) of each pass to average: 1, the photo once (upstream's);
+    2, the photo and its mirror image; 4, both at render_factor - 2 and + 2."""
+    if passes not in PASSES:
+        raise ValueError(f"passes must be one of {', '.join(map(str, PASSES))} (or 0: the "
+                         f"weights' own), got {passes}")
+    factors = [render_factor] if passes < 4 else [max(1, render_factor - 2), render_factor + 2]
+    return [(rf, mirrored) for rf in factors for mirrored in ((False, True) if passes > 1
+                                                               else (False,))]
+
+
+def _render(model: nn.Module, img: Image.Image, plan: list[tuple[int, bool]]) -> np.ndarray:
+    """The prediction resized to ``img``'s size, averaged over the passes of ``plan`` (the
+    mirrored ones mirrored back): uint8 (H, W, 3). One pass is upstream's output exactly."""
+    w, h = img.size
+    total = None
+    for rf in dict.fromkeys(r for r, _ in plan):  # each size once, its passes in one batch
+        sz = int(rf) * 16
+        gray = np.asarray(img.resize((sz, sz), Image.BILINEAR).convert("L"))
+        flips = [m for r, m in plan if r == rf]
+        preds = predict(model, np.stack([gray[:, ::-1] if m else gray for m in flips]))
+        for pred, mirrored in zip(preds, flips):
+            color = np.asarray(Image.fromarray(np.ascontiguousarray(pred[:, ::-1] if mirrored
+                                                                    else pred))
+                               .resize((w, h), Image.BILINEAR))
+            if len(plan) == 1:
+                return color
+            total = color.astype(np.float32) if total is None else total + color
+    return np.clip(np.rint(total / len(plan)), 0, 255).astype(np.uint8)
 
 
 def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAULT_RENDER_FACTOR,
-             post_process: bool = True, saturation: float = 0.0) -> np.ndarray:
+             post_process: bool = True, saturation: float = 0.0, passes: int = 0) -> np.ndarray:
     """Upstream's ColorizerFilter: stretch to ``render_factor*16`` square (bilinear), gray it,
     predict, resize back; with ``post_process`` keep the input's Y and take only the
     prediction's U, V. Takes/returns uint8 RGB (H, W, 3); (H, W) gray is accepted.
     ``render_factor=0``: the model's own (``load_generator`` sets it from the weights).
+    ``passes`` averages the prediction over the mirror image and two render factors
+    (``pass_plan``): steadier colour for proportionally more time; 0: the weights' own (1,
+    upstream's single pass, unless their metadata says otherwise).
     ``saturation`` scales the chroma (in ``color.keep_luma``'s pass, or ``color.scale_chroma``
     without post-processing); 0: the weights' own (1 unless their metadata says otherwise;
     official checkpoints: 1)."""
@@ -601,10 +642,7 @@ def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAU
     if render_factor < 1:
         raise ValueError(f"render_factor must be >= 1 (or 0: the weights' own), got "
                          f"{render_factor}")
-    h, w = a.shape[:2]
-    sz = int(render_factor) * 16
-    img = Image.fromarray(a)
-    gray = np.asarray(img.resize((sz, sz), Image.BILINEAR).convert("L"))
-    color = np.asarray(Image.fromarray(predict(model, gray)).resize((w, h), Image.BILINEAR))
+    plan = pass_plan(int(render_factor), int(passes or getattr(model, "passes", 1)))
+    color = _render(model, Image.fromarray(a), plan)
     gain = saturation or getattr(model, "saturation", 1.0)
     return keep_luma(color, a, gain) if post_process else scale_chroma(color.copy(), gain)
