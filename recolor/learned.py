@@ -46,13 +46,13 @@ def _model(method: str, files: tuple[str, ...], load: Callable[[Path], torch.nn.
 
 
 def pix2pix(rgb: np.ndarray, reference: np.ndarray | None = None,
-            saturation: float = 0.0) -> np.ndarray:
+            saturation: float = 0.0, passes: int = 0) -> np.ndarray:
     """pix2pix U-Net generator: predicts ab from L, keeps the input's luma; ``saturation``
-    scales the colour (0: the weights' own)."""
+    scales the colour, ``passes`` averages predictions (0: the weights' own)."""
     from .models import pix2pix as p2p  # noqa: PLC0415 - torch models load on first use
 
     model = _model("pix2pix", PIX2PIX_FILES, lambda p: p2p.load_generator(str(p)).to(DEVICE))
-    return p2p.colorize(model, rgb, saturation=saturation)
+    return p2p.colorize(model, rgb, saturation=saturation, passes=passes)
 
 
 def deoldify(rgb: np.ndarray, reference: np.ndarray | None = None, render_factor: int = 0,

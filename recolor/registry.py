@@ -78,6 +78,14 @@ _SATURATION = Option("saturation", 0.0, "Colour strength, the luminance kept: be
                      "colour, which stays. 0: the weights' own default (1 unless their file sets "
                      "one).", 0.0, 3.0, 0.05)
 
+
+def _passes(sizes: str, own: str) -> Option:
+    """A network's `passes` option (`recolor.models.passes.pass_plan`)."""
+    return Option("passes", 0, f"Predictions averaged: 1, the photo once; 2, with its mirror "
+                  f"image; 4, both at {sizes}. Steadier colour, proportionally slower. 0: the "
+                  f"weights' own ({own}).", choices=(0, 1, 2, 4))
+
+
 _ALL = [
     Method("mean_std", "Mean/StD transfer", transfer.mean_std, True, (_KEEP_L,),
            "Per-channel RGB mean and standard deviation matched to the reference."),
@@ -88,17 +96,15 @@ _ALL = [
             Option("regrain", True, "Regrain (Pitie 2005): keep the input's grain and edges."),
             _KEEP_L, _SEED),
            "Pitie et al. 2005/2007: iterative distribution transfer with rotations, then regrain."),
-    Method("pix2pix", "pix2pix", learned.pix2pix, False, (_SATURATION,),
+    Method("pix2pix", "pix2pix", learned.pix2pix, False,
+           (_passes("working sizes 32 px smaller and larger", "ours: 1"), _SATURATION),
            "Conditional GAN: a U-Net maps L to ab, trained against a PatchGAN."),
     Method("deoldify", "DeOldify", learned.deoldify, False,
            (Option("render_factor", 0, "Network input is render_factor x 16 pixels square; "
                    "0: the weights' own (35 for official checkpoints, ours: what it was "
                    "trained for).", 0, 64, 1),
             Option("post_process", True, "Keep the input's luminance, take only the chroma."),
-            Option("passes", 0, "Predictions averaged: 1, the photo once (upstream's); 2, with "
-                   "its mirror image; 4, both at render_factor - 2 and + 2. Steadier colour, "
-                   "proportionally slower. 0: the weights' own (ours: 4; official "
-                   "checkpoints: 1).", choices=(0, 1, 2, 4)),
+            _passes("render_factor - 2 and + 2", "ours: 4; official checkpoints: 1"),
             _SATURATION),
            "U-Net on a pretrained encoder with self-attention, trained the NoGAN way."),
 ]

@@ -3,7 +3,7 @@ without the training checkpoint: the GPU lease brings back only exported files.
 
     python scripts/retune_weights.py IN.safetensors OUT.safetensors --render-factor 10  # DeOldify
     python scripts/retune_weights.py IN.safetensors OUT.safetensors --infer-size 160    # pix2pix
-    python scripts/retune_weights.py IN.safetensors OUT.safetensors --passes 4          # DeOldify
+    python scripts/retune_weights.py IN.safetensors OUT.safetensors --passes 4          # either
     python scripts/retune_weights.py IN.safetensors OUT.safetensors --saturation 1.3    # either
     python scripts/retune_weights.py A.safetensors OUT.safetensors --blend B.safetensors 0.9
 
@@ -30,7 +30,7 @@ def main() -> None:
     p.add_argument("out")
     p.add_argument("--render-factor", type=int, help="DeOldify: the weights' render_factor")
     p.add_argument("--passes", type=int, choices=(1, 2, 4),
-                   help="DeOldify: predictions averaged (`recolor.models.deoldify.pass_plan`)")
+                   help="either network: predictions averaged (`recolor.models.passes`)")
     p.add_argument("--infer-size", type=int, help="pix2pix: the working short side")
     p.add_argument("--saturation", type=float,
                    help="either network: the default chroma gain (`color.scale_chroma`)")
@@ -48,10 +48,9 @@ def main() -> None:
         meta["render_factor"] = str(a.render_factor)
         config["render_factor"] = a.render_factor
     if a.passes:
-        if meta.get("format") != "deoldify":
-            p.error("--passes is DeOldify's")
-        meta["passes"] = str(a.passes)
         config["passes"] = a.passes
+        if meta.get("format") == "deoldify":
+            meta["passes"] = str(a.passes)
     if a.infer_size:
         config["infer_size"] = a.infer_size
     if a.saturation is not None:

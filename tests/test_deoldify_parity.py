@@ -224,12 +224,15 @@ class _Ramp(_Tint):
 
 
 def test_pass_plan() -> None:
-    assert D.pass_plan(16, 1) == [(16, False)]
-    assert D.pass_plan(16, 2) == [(16, False), (16, True)]
-    assert D.pass_plan(16, 4) == [(14, False), (14, True), (18, False), (18, True)]
-    assert D.pass_plan(2, 4)[0] == (1, False)  # never below render_factor 1
+    from recolor.models.passes import pass_plan
+    assert pass_plan(16, 1, 2) == [(16, False)]
+    assert pass_plan(16, 2, 2) == [(16, False), (16, True)]
+    assert pass_plan(16, 4, 2) == [(14, False), (14, True), (18, False), (18, True)]
+    assert pass_plan(2, 4, 2)[0] == (1, False)  # never below render_factor 1
+    assert pass_plan(192, 4, 32, smallest=32)[0] == (160, False)
+    assert pass_plan(32, 4, 32, smallest=32)[0] == (32, False)
     with pytest.raises(ValueError, match="passes"):
-        D.pass_plan(16, 3)
+        pass_plan(16, 3, 2)
 
 
 def test_passes_average_the_mirror_image() -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import nn
 from torch.utils.data import DataLoader
 
 from recolor.color import luma, rgb_to_lab, rgb_to_yuv
@@ -224,6 +225,37 @@ def test_colorize_any_size_keeps_luma(arch: str, hw: tuple[int, int]) -> None:
     dY = np.abs(luma(out).astype(int) - luma(rgb).astype(int))
     assert np.median(dY) <= 1  # the photo's luma is kept (up to rounding and gamut clipping)
     assert colorize(G, rgb[..., 0], size=64).shape == rgb.shape  # (H, W) gray input too
+
+
+class _Ramp(nn.Module):
+    """A stand-in generator that is not mirror-symmetric: a from -0.3 (left) to 0.3 (right),
+    b following L."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, L: torch.Tensor) -> torch.Tensor:
+        ramp = torch.linspace(-1, 1, L.shape[-1]).expand_as(L) * self.scale
+        return torch.cat([ramp, 0.2 * L], 1)
+
+
+def test_passes_average_the_mirror_image_and_two_sizes() -> None:
+    """passes=2 averages the photo's and its mirror's ab, the mirror's mirrored back: a
+    left-right ramp cancels; passes=4 adds two sizes and keeps the luma; 0 reads the config."""
+    G = _Ramp()
+    rgb = np.ascontiguousarray(photo(1)[:45, :70])
+    a = lambda x: rgb_to_lab(x)[..., 1]  # noqa: E731
+    left_right = lambda x: a(x)[:, :15].mean() - a(x)[:, -15:].mean()  # noqa: E731
+    one, two, four = (colorize(G, rgb, size=64, passes=n) for n in (1, 2, 4))
+    assert left_right(one) < -20 and abs(left_right(two)) < 2 and abs(left_right(four)) < 2
+    assert np.abs(rgb_to_lab(two)[..., 2] - rgb_to_lab(one)[..., 2]).mean() < 1  # b: as one
+    assert not np.array_equal(four, two)
+    assert np.median(np.abs(luma(four).astype(int) - luma(rgb).astype(int))) <= 1
+    G.config = {"passes": 2}
+    assert np.array_equal(colorize(G, rgb, size=64), two)
+    with pytest.raises(ValueError, match="passes"):
+        colorize(G, rgb, size=64, passes=3)
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no weights/pix2pix-*.safetensors shipped yet")

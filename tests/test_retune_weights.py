@@ -39,8 +39,10 @@ def test_blend_and_infer_size(tmp_path: Path) -> None:
     assert json.loads(out_meta["config"]) == {"arch": "mobilenet", "infer_size": 160,
                                               "saturation": 1.3}
     assert "blend(a.pt" in out_meta["source"]
-    with pytest.raises(subprocess.CalledProcessError):  # passes: a DeOldify setting only
-        retune(tmp_path / "a.safetensors", tmp_path / "bad.safetensors", "--passes", 4)
+    with pytest.raises(subprocess.CalledProcessError):  # 1, 2 or 4
+        retune(tmp_path / "a.safetensors", tmp_path / "bad.safetensors", "--passes", 3)
+    retune(tmp_path / "a.safetensors", tmp_path / "two.safetensors", "--passes", 2)
+    assert json.loads(read(tmp_path / "two.safetensors")[1]["config"])["passes"] == 2
 
 
 def test_deoldify_render_factor_and_manifest(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ from torch.nn.utils.weight_norm import WeightNorm, remove_weight_norm, weight_no
 
 from ..color import keep_luma, scale_chroma
 from ..errors import ImageError
+from .passes import pass_plan
 
 __all__ = ["ARCHS", "ArchConfig", "DynamicUnet", "build_generator", "fold_spectral_norm",
            "fuse_batchnorm", "nnpack_available", "use_winograd", "WinogradConv2d",
@@ -586,20 +587,6 @@ def predict(model: nn.Module, gray: np.ndarray) -> np.ndarray:
     return y[0] if gray.ndim == 2 else y
 
 
-PASSES = (1, 2, 4)  # what ``colorize``'s ``passes`` accepts (0: the weights' own)
-
-
-def pass_plan(render_factor: int, passes: int) -> list[tuple[int, bool]]:
-    """(render_factor, mirrored) of each pass to average: 1, the photo once (upstream's);
-    2, the photo and its mirror image; 4, both at render_factor - 2 and + 2."""
-    if passes not in PASSES:
-        raise ValueError(f"passes must be one of {', '.join(map(str, PASSES))} (or 0: the "
-                         f"weights' own), got {passes}")
-    factors = [render_factor] if passes < 4 else [max(1, render_factor - 2), render_factor + 2]
-    return [(rf, mirrored) for rf in factors for mirrored in ((False, True) if passes > 1
-                                                               else (False,))]
-
-
 def _render(model: nn.Module, img: Image.Image, plan: list[tuple[int, bool]]) -> np.ndarray:
     """The prediction resized to ``img``'s size, averaged over the passes of ``plan`` (the
     mirrored ones mirrored back): uint8 (H, W, 3). One pass is upstream's output exactly."""
@@ -626,9 +613,9 @@ def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAU
     predict, resize back; with ``post_process`` keep the input's Y and take only the
     prediction's U, V. Takes/returns uint8 RGB (H, W, 3); (H, W) gray is accepted.
     ``render_factor=0``: the model's own (``load_generator`` sets it from the weights).
-    ``passes`` averages the prediction over the mirror image and two render factors
-    (``pass_plan``): steadier colour for proportionally more time; 0: the weights' own (1,
-    upstream's single pass, unless their metadata says otherwise).
+    ``passes`` averages the prediction over the mirror image (2) and render_factor - 2 and + 2
+    (4; ``passes.pass_plan``): steadier colour for proportionally more time; 0: the weights'
+    own (1, upstream's single pass, unless their metadata says otherwise).
     ``saturation`` scales the chroma (in ``color.keep_luma``'s pass, or ``color.scale_chroma``
     without post-processing); 0: the weights' own (1 unless their metadata says otherwise;
     official checkpoints: 1)."""
@@ -642,7 +629,7 @@ def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAU
     if render_factor < 1:
         raise ValueError(f"render_factor must be >= 1 (or 0: the weights' own), got "
                          f"{render_factor}")
-    plan = pass_plan(int(render_factor), int(passes or getattr(model, "passes", 1)))
+    plan = pass_plan(int(render_factor), int(passes or getattr(model, "passes", 1)), step=2)
     color = _render(model, Image.fromarray(a), plan)
     gain = saturation or getattr(model, "saturation", 1.0)
     return keep_luma(color, a, gain) if post_process else scale_chroma(color.copy(), gain)
