@@ -571,39 +571,33 @@ def _update_manifest(weights_dir: Path, file: Path, entry: dict) -> None:
 # ----------------------------------------------------------------------------- colorize
 
 def predict(model: nn.Module, gray: np.ndarray) -> np.ndarray:
-    """One forward pass on a uint8 (S, S) gray image, or a batch (N, S, S): ImageNet-normalise,
-    predict, denormalise, clamp, truncate to uint8 (S, S, 3) / (N, S, S, 3), as upstream's
-    ``_model_process``."""
+    """One forward pass on a uint8 (S, S) gray image: ImageNet-normalise, predict, denormalise,
+    clamp, truncate to uint8 (S, S, 3), as upstream's ``_model_process``."""
     p = next(model.parameters())
     x = torch.tensor(gray, device=p.device).float().div_(255)
-    x = x[None] if x.ndim == 2 else x
     mean = torch.tensor(IMAGENET_MEAN, device=p.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=p.device).view(1, 3, 1, 1)
-    x = ((x[:, None].expand(-1, 3, -1, -1) - mean) / std).to(p.dtype)
+    x = ((x[None, None].expand(1, 3, *gray.shape) - mean) / std).to(p.dtype)
     with torch.inference_mode():
         y = model(x).float()
         y = ((y * std + mean).clamp_(0, 1) * 255).to(torch.uint8)  # truncation, as upstream
-        y = y.permute(0, 2, 3, 1).cpu().numpy()
-    return y[0] if gray.ndim == 2 else y
+        return y[0].permute(1, 2, 0).cpu().numpy()
 
 
 def _render(model: nn.Module, img: Image.Image, plan: list[tuple[int, bool]]) -> np.ndarray:
     """The prediction resized to ``img``'s size, averaged over the passes of ``plan`` (the
-    mirrored ones mirrored back): uint8 (H, W, 3). One pass is upstream's output exactly."""
+    mirrored ones mirrored back): uint8 (H, W, 3). One pass is upstream's output exactly.
+    The passes run one at a time: on the CPU a batch of two is slower than two of one."""
     w, h = img.size
     total = None
-    for rf in dict.fromkeys(r for r, _ in plan):  # each size once, its passes in one batch
-        sz = int(rf) * 16
-        gray = np.asarray(img.resize((sz, sz), Image.BILINEAR).convert("L"))
-        flips = [m for r, m in plan if r == rf]
-        preds = predict(model, np.stack([gray[:, ::-1] if m else gray for m in flips]))
-        for pred, mirrored in zip(preds, flips):
-            color = np.asarray(Image.fromarray(np.ascontiguousarray(pred[:, ::-1] if mirrored
-                                                                    else pred))
-                               .resize((w, h), Image.BILINEAR))
-            if len(plan) == 1:
-                return color
-            total = color.astype(np.float32) if total is None else total + color
+    for rf, mirrored in plan:
+        gray = np.asarray(img.resize((rf * 16, rf * 16), Image.BILINEAR).convert("L"))
+        pred = predict(model, np.ascontiguousarray(gray[:, ::-1]) if mirrored else gray)
+        color = np.asarray(Image.fromarray(np.ascontiguousarray(pred[:, ::-1]) if mirrored
+                                           else pred).resize((w, h), Image.BILINEAR))
+        if len(plan) == 1:
+            return color
+        total = color.astype(np.float32) if total is None else total + color
     return np.clip(np.rint(total / len(plan)), 0, 255).astype(np.uint8)
 
 

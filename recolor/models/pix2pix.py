@@ -253,14 +253,12 @@ def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None,
         H, W = L.shape
         x = (L / 50.0 - 1.0)[None, None].to(param.device, param.dtype)
         ab = torch.zeros(2, H, W)
-        for s in dict.fromkeys(s for s, _ in plan):  # each size once, its passes in one batch
-            mirrored = [m for t, m in plan if t == s]
+        for s, mirrored in plan:  # one at a time: on the CPU a batch of two is slower
             xs = F.interpolate(x, size=working_size(H, W, s, multiple), mode="bilinear",
                                align_corners=False, antialias=True)
-            pred = model(torch.cat([xs.flip(-1) if m else xs for m in mirrored])).float()
-            pred = F.interpolate(pred, size=(H, W), mode="bilinear", align_corners=False).cpu()
-            for one, m in zip(pred, mirrored):
-                ab += one.flip(-1) if m else one
+            pred = model(xs.flip(-1) if mirrored else xs).float()
+            pred = F.interpolate(pred, size=(H, W), mode="bilinear", align_corners=False)[0]
+            ab += (pred.flip(-1) if mirrored else pred).cpu()
         ab = (ab / len(plan)).permute(1, 2, 0) * AB_SCALE
         out = lab_to_rgb_t(torch.cat([L[..., None], ab], -1))
     out = np.clip(np.rint(out.numpy() * 255.0), 0, 255).astype(np.uint8)
