@@ -46,6 +46,15 @@ def test_cli_prints_a_table(tmp_path: Path, colour_photos):
     assert res.returncode == 0, res.stderr
     assert "2 photos" in res.stdout  # the gray one is skipped
     assert res.stdout.count("\n| 1.00 |") == 1 and res.stdout.count("\n| 2.00 |") == 1
+    assert "score: PSNR at colourfulness" in res.stdout
+
+
+def test_psnr_at_target_interpolates_between_the_gains_that_straddle_it():
+    row = lambda g, p, c: {"gain": g, "psnr": p, "cf": c, "truth_cf": 45.0}  # noqa: E731
+    rows = [row(1.0, 23.0, 30.0), row(1.5, 22.0, 38.0), row(2.0, 21.0, 42.0)]
+    assert cf.psnr_at_target(rows) == pytest.approx(21.5)  # 40 = truth - 5: 38 -> 42, half-way
+    assert cf.psnr_at_target(rows, margin=15.0) == pytest.approx(23.0)  # exactly at a row
+    assert cf.psnr_at_target(rows, margin=1.0) is None  # 44: more colour than any gain gave
 
 
 def test_parse_pass():
