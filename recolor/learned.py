@@ -59,7 +59,8 @@ def deoldify(rgb: np.ndarray, reference: np.ndarray | None = None, render_factor
              post_process: bool = True, saturation: float = 0.0, passes: int = 0) -> np.ndarray:
     """DeOldify generator with upstream's render_factor resize and luminance post-processing;
     an official checkpoint imported with `python -m recolor import-weights` is preferred.
-    ``render_factor=0``: the loaded weights' own (35 for official checkpoints)."""
+    ``render_factor=0``, ``passes=0``: the loaded weights' own (35 and 1 for official
+    checkpoints)."""
     from .models import deoldify as dd  # noqa: PLC0415
 
     model = _model("deoldify", DEOLDIFY_FILES, lambda p: dd.load_generator(p, device=DEVICE))

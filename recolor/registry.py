@@ -12,6 +12,7 @@ import numpy as np
 
 from . import transfer
 from . import learned
+from .models.passes import PASSES
 
 RunFn = Callable[..., np.ndarray]
 
@@ -83,7 +84,7 @@ def _passes(sizes: str, own: str) -> Option:
     """A network's `passes` option (`recolor.models.passes.pass_plan`)."""
     return Option("passes", 0, f"Predictions averaged: 1, the photo once; 2, with its mirror "
                   f"image; 4, both at {sizes}. Steadier colour, proportionally slower. 0: the "
-                  f"weights' own ({own}).", choices=(0, 1, 2, 4))
+                  f"weights' own ({own}).", choices=(0, *PASSES))
 
 
 _ALL = [

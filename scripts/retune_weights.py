@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the recolor package
 from recolor.models.deoldify import _read_safetensors  # noqa: E402 - any generator's file
+from recolor.models.passes import PASSES  # noqa: E402
 
 
 def main() -> None:
@@ -29,7 +30,7 @@ def main() -> None:
     p.add_argument("src")
     p.add_argument("out")
     p.add_argument("--render-factor", type=int, help="DeOldify: the weights' render_factor")
-    p.add_argument("--passes", type=int, choices=(1, 2, 4),
+    p.add_argument("--passes", type=int, choices=PASSES,
                    help="either network: predictions averaged (`recolor.models.passes`)")
     p.add_argument("--infer-size", type=int, help="pix2pix: the working short side")
     p.add_argument("--saturation", type=float,
