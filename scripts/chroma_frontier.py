@@ -86,7 +86,10 @@ def frontier(files: list[Path], method: str, gains: list[float],
             for g in gains]
 
 
-def psnr_at_target(rows: list[dict], margin: float = 5.0) -> float | None:
+TARGET_MARGIN = 5.0  # the issues' colour target: colourfulness within 5 of the truth's
+
+
+def psnr_at_target(rows: list[dict], margin: float = TARGET_MARGIN) -> float | None:
     """PSNR where the curve reaches colourfulness = truth - `margin` (the issues' colour target),
     linear between the two gains that straddle it; None when no pair of rows does."""
     target = rows[0]["truth_cf"] - margin
@@ -119,8 +122,8 @@ def main() -> None:
         print(f"| {r['gain']:.2f} | {r['psnr']:.2f} | {r['psnr'] - r['gray_psnr']:+.2f} | "
               f"{r['cf']:.2f} | {r['cf'] - r['truth_cf']:+.2f} |")
     at = psnr_at_target(rows)
-    target = rows[0]["truth_cf"] - 5
-    print(f"\nscore: PSNR at colourfulness {target:.2f} (truth - 5): "
+    target = rows[0]["truth_cf"] - TARGET_MARGIN
+    print(f"\nscore: PSNR at colourfulness {target:.2f} (truth - {TARGET_MARGIN:g}): "
           + (f"{at:.3f} dB ({at - rows[0]['gray_psnr']:+.3f} vs gray)" if at is not None
              else "not reached by these gains"))
 

@@ -589,15 +589,12 @@ def _render(model: nn.Module, img: Image.Image, plan: list[tuple[int, bool]]) ->
     mirrored ones mirrored back): uint8 (H, W, 3). One pass is upstream's output exactly.
     The passes run one at a time: on the CPU a batch of two is slower than two of one."""
     w, h = img.size
-    total = None
+    total = np.zeros((h, w, 3), np.float32)  # one pass: its uint8 values come back exactly
     for rf, mirrored in plan:
         gray = np.asarray(img.resize((rf * 16, rf * 16), Image.BILINEAR).convert("L"))
         pred = predict(model, np.ascontiguousarray(gray[:, ::-1]) if mirrored else gray)
-        color = np.asarray(Image.fromarray(np.ascontiguousarray(pred[:, ::-1]) if mirrored
-                                           else pred).resize((w, h), Image.BILINEAR))
-        if len(plan) == 1:
-            return color
-        total = color.astype(np.float32) if total is None else total + color
+        total += np.asarray(Image.fromarray(np.ascontiguousarray(pred[:, ::-1]) if mirrored
+                                            else pred).resize((w, h), Image.BILINEAR))
     return np.clip(np.rint(total / len(plan)), 0, 255).astype(np.uint8)
 
 
