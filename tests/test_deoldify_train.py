@@ -104,6 +104,10 @@ def test_feature_loss_and_l1() -> None:
     assert float(loss(y, y)[0]) == 0.0
     l1, parts = train.FeatureLoss()(pred.detach(), y)
     assert list(parts) == ["pixel"] and torch.isclose(l1, (pred.detach() - y).abs().mean())
+    heavy, heavy_parts = train.FeatureLoss(vgg, train.VGG_TAPS["vgg16"], pixel_weight=3.0)(
+        pred.detach(), y)  # the pixel term counts 3 times, the VGG terms as before
+    assert heavy_parts == pytest.approx(loss(pred.detach(), y)[1])
+    assert torch.isclose(heavy, loss(pred.detach(), y)[0] + 2 * l1)
 
 
 def test_critic_is_a_spectral_norm_patch_critic() -> None:

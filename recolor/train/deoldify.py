@@ -158,14 +158,16 @@ class FeatureLoss(nn.Module):
     mean |activation| being that of a ReLU after BatchNorm (E relu(N(0, 1)) = 1/sqrt(2 pi);
     per batch, no gradient): the weights, and the balance with the pixel and adversarial
     terms, keep roughly upstream's meaning. With ``vgg=None`` it is the plain pixel L1 (the
-    ``--loss l1`` ablation)."""
+    ``--loss l1`` ablation). ``pixel_weight`` scales the pixel term (upstream: 1); a larger one
+    leans the prediction toward the truth's colour per pixel rather than its look."""
 
     def __init__(self, vgg: nn.Sequential | None = None, taps: tuple[int, ...] = (),
-                 weights: tuple[float, ...] = (20.0, 70.0, 10.0)):
+                 weights: tuple[float, ...] = (20.0, 70.0, 10.0), pixel_weight: float = 1.0):
         super().__init__()
         if vgg is not None and len(taps) != len(weights):
             raise ValueError(f"{len(taps)} VGG layers but {len(weights)} weights")
         self.vgg, self.taps, self.weights = vgg, tuple(taps), tuple(weights)
+        self.pixel_weight = float(pixel_weight)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         out = []
@@ -178,8 +180,9 @@ class FeatureLoss(nn.Module):
     def forward(self, pred: torch.Tensor, target: torch.Tensor
                 ) -> tuple[torch.Tensor, dict[str, float]]:
         """The total loss and its parts (pixel, feat_0, ...) as floats for the log."""
-        loss = F.l1_loss(pred, target)
-        parts = {"pixel": float(loss.detach())}
+        pixel = F.l1_loss(pred, target)
+        parts = {"pixel": float(pixel.detach())}
+        loss = self.pixel_weight * pixel
         if self.vgg is None:
             return loss, parts
         self.vgg.eval()
@@ -468,6 +471,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="VGG file (default: ../shared/weights/...; 'random': untrained, tests)")
     p.add_argument("--feat-weights", type=float, nargs="+", default=[20.0, 70.0, 10.0],
                    help="FeatureLoss weight per VGG layer (upstream's 20 70 10)")
+    p.add_argument("--pixel-weight", type=float, default=1.0,
+                   help="weight of the pixel L1 beside the VGG terms (upstream 1)")
     p.add_argument("--encoder", choices=("pretrained", "random"), default="pretrained")
     p.add_argument("--encoder-weights", default=None,
                    help="MobileNetV2 file (default: ../shared/weights/...)")
@@ -521,7 +526,7 @@ def build(args: argparse.Namespace, config: dict[str, Any], fresh: bool) -> NoGA
     D = build_critic(config["crit_nf"], config["crit_blocks"])
     if config["loss"] == "perceptual":
         loss = FeatureLoss(build_vgg(config["vgg"], args.vgg_weights), VGG_TAPS[config["vgg"]],
-                           tuple(config["feat_weights"]))
+                           tuple(config["feat_weights"]), config.get("pixel_weight", 1.0))
     else:
         loss = FeatureLoss()
     return NoGAN(G, D, loss, args, args.device)
@@ -574,8 +579,8 @@ def main(args: argparse.Namespace) -> int:
 
     config = ckpt["config"] if ckpt else {
         "arch": ARCH, "train_size": args.size, "loss": args.loss, "vgg": args.vgg,
-        "feat_weights": list(args.feat_weights), "encoder": args.encoder,
-        "crit_nf": args.crit_nf, "crit_blocks": args.crit_blocks,
+        "feat_weights": list(args.feat_weights), "pixel_weight": args.pixel_weight,
+        "encoder": args.encoder, "crit_nf": args.crit_nf, "crit_blocks": args.crit_blocks,
         "render_factor": args.render_factor or max(1, round(args.size / 8))}
     if ckpt is None and args.init:
         init = read_init(args.init)
