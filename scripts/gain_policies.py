@@ -1,0 +1,161 @@
+"""Is one uniform chroma gain the best way to buy colourfulness? Other gain policies, scored.
+
+The learned methods reach the colour target by scaling their chroma (`saturation`). This scores
+other policies on the same footing, PSNR where the mean colourfulness reaches the truth's - 5
+(`chroma_frontier.psnr_at_target`), on the two halves of a folder (even and odd sorted photos):
+
+- `uniform`: one gain k for every photo (what ships).
+- `power P`: photo i gets clip(k * (30 / a_i) ** P, 1, 3), a_i its gain-1 result's
+  colourfulness: P > 0 lifts the dull predictions more, P < 0 the colourful ones.
+- `band`: the chroma's deviation from the photo's mean split at a Gaussian blur (sigma = short
+  side / 32); the fine part's gain is the coarse part's times beta_fine / beta_coarse.
+- `uv`: U and V get gains in the ratio beta_V / beta_U.
+
+The betas are least-squares slopes of the truth's chroma on the prediction's, pooled over the
+even half (each photo weighted by 1 / its gain-1 error, as a dB mean weighs it), and applied to
+both halves: the odd half checks what the even half chose. The gain-1 results are cached as PNG
+(`--cache`), so a second run only scores.
+
+    python scripts/gain_policies.py --data ../shared/data/val --method deoldify
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the recolor package
+from chroma_frontier import TARGET_MARGIN, psnr_at_target  # noqa: E402  (this folder)
+from recolor.api import colorize  # noqa: E402
+from recolor.color import gray_to_rgb, is_grayscale, luma, rgb_to_yuv, scale_chroma, yuv_to_rgb  # noqa: E402
+from recolor.evaluate import list_photos  # noqa: E402
+from recolor.images import load_image  # noqa: E402
+from recolor.metrics import colourfulness, psnr  # noqa: E402
+
+GRID = np.round(np.arange(0.8, 3.001, 0.05), 2)  # per-photo curves for the uniform and power policies
+KS = np.round(np.arange(1.0, 2.601, 0.05), 2)  # k traced for the band and uv policies
+
+
+def load(files: list[Path], method: str, cache: Path) -> list[dict]:
+    """Each colour photo's truth and gain-1 result (computed once, cached), with its per-photo
+    PSNR and colourfulness over the uniform gains of GRID."""
+    cache.mkdir(parents=True, exist_ok=True)
+    photos = []
+    for f in files:
+        truth = load_image(f, f.name)
+        if is_grayscale(truth):
+            continue
+        gray = gray_to_rgb(luma(truth))
+        png = cache / f"{f.stem}.png"
+        if not png.exists():
+            Image.fromarray(colorize(gray, method, saturation="1")).save(png)
+        pred = np.asarray(Image.open(png).convert("RGB"))
+        curves = [scale_chroma(pred, g) for g in GRID]
+        photos.append({"truth": truth, "gray": gray, "pred": pred,
+                       "psnr": np.array([psnr(c, truth) for c in curves]),
+                       "cf": np.array([colourfulness(c) for c in curves]),
+                       "truth_cf": colourfulness(truth)})
+    return photos
+
+
+def parts(p: dict) -> dict:
+    """The prediction's chroma as its photo mean plus a coarse and a fine deviation, and the
+    truth's chroma about that mean."""
+    yp, yt = rgb_to_yuv(p["pred"]).astype(np.float64), rgb_to_yuv(p["truth"]).astype(np.float64)
+    mean = yp[..., 1:].reshape(-1, 2).mean(0)
+    d = yp[..., 1:] - mean
+    coarse = np.stack([gaussian_filter(d[..., c], min(d.shape[:2]) / 32) for c in (0, 1)], -1)
+    return {"mean": mean, "d": d, "coarse": coarse, "fine": d - coarse, "r": yt[..., 1:] - mean,
+            "w": 1 / max(float(np.mean((p["pred"].astype(float) - p["truth"]) ** 2)), 1e-6)}
+
+
+def fit_ratios(photos: list[dict]) -> dict[str, float]:
+    """beta_fine / beta_coarse (joint least squares) and beta_V / beta_U, pooled and weighted."""
+    A, b, uv = np.zeros((2, 2)), np.zeros(2), np.zeros((2, 2))
+    for p in photos:
+        q = p["parts"]
+        c, f, r, w = q["coarse"].ravel(), q["fine"].ravel(), q["r"].ravel(), q["w"]
+        A += w * np.array([[c @ c, c @ f], [c @ f, f @ f]])
+        b += w * np.array([c @ r, f @ r])
+        for ch in (0, 1):
+            dc = q["d"][..., ch].ravel()
+            uv[ch] += w * np.array([dc @ q["r"][..., ch].ravel(), dc @ dc])
+    beta_coarse, beta_fine = np.linalg.solve(A, b)
+    return {"band": float(beta_fine / beta_coarse),
+            "uv": float((uv[1, 0] / uv[1, 1]) / (uv[0, 0] / uv[0, 1]))}
+
+
+def score(rows: list[tuple[float, float]], photos: list[dict], margin: float = TARGET_MARGIN
+          ) -> float | None:
+    """PSNR at the photos' truth colourfulness - `margin` along (mean CF, mean PSNR) points."""
+    truth = float(np.mean([p["truth_cf"] for p in photos]))
+    return psnr_at_target([{"cf": c, "psnr": s, "truth_cf": truth} for c, s in rows], margin)
+
+
+def power_curve(photos: list[dict], power: float) -> list[tuple[float, float]]:
+    """Per-photo gains clip(k * (30 / a_i) ** power, 1, 3), read off each photo's GRID curve."""
+    a = np.array([np.interp(1.0, GRID, p["cf"]) for p in photos])
+    rows = []
+    for k in np.arange(0.5, 4.0, 0.01):
+        g = np.clip(k * (30 / np.maximum(a, 1e-3)) ** power, 1, 3)
+        rows.append((float(np.mean([np.interp(x, GRID, p["cf"]) for x, p in zip(g, photos)])),
+                     float(np.mean([np.interp(x, GRID, p["psnr"]) for x, p in zip(g, photos)]))))
+    return rows
+
+
+def linear_curve(photos: list[dict], coarse: np.ndarray, fine: np.ndarray
+                 ) -> list[tuple[float, float]]:
+    """Mean (CF, PSNR) over KS for the chroma mean + k * coarse_gain * coarse + k * fine_gain *
+    fine (gains per U, V), the input's Y kept."""
+    rows = []
+    for k in KS:
+        cfs, psnrs = [], []
+        for p in photos:
+            q = p["parts"]
+            yuv = rgb_to_yuv(p["gray"])
+            uv = q["mean"] + k * (coarse * q["coarse"] + fine * q["fine"])
+            yuv[..., 1:] = np.clip(np.rint(uv), 0, 255).astype(np.uint8)
+            out = yuv_to_rgb(yuv)
+            cfs.append(colourfulness(out))
+            psnrs.append(psnr(out, p["truth"]))
+        rows.append((float(np.mean(cfs)), float(np.mean(psnrs))))
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="folder of colour photos")
+    p.add_argument("--method", required=True, help="a method with a saturation option")
+    p.add_argument("--cache", default=None, help="gain-1 results (default runs/gain-cache/METHOD)")
+    p.add_argument("--powers", default="-1,-0.75,-0.5,-0.25,0.25,0.5,0.75,1")
+    a = p.parse_args()
+    files = list_photos(Path(a.data))
+    cache = Path(a.cache or f"runs/gain-cache/{a.method}")
+    halves = {name: load(files[start::2], a.method, cache) for name, start in (("even", 0), ("odd", 1))}
+    for photos in halves.values():
+        for ph in photos:
+            ph["parts"] = parts(ph)
+    ratios = fit_ratios(halves["even"])
+    one = np.ones(2)
+    policies = {"uniform": lambda ph: power_curve(ph, 0.0)}
+    for pw in (float(x) for x in a.powers.split(",")):
+        policies[f"power {pw:g}"] = lambda ph, pw=pw: power_curve(ph, pw)
+    policies[f"band (fine/coarse {ratios['band']:.3f})"] = lambda ph: linear_curve(
+        ph, one, one * ratios["band"])
+    policies[f"uv (V/U {ratios['uv']:.3f})"] = lambda ph: linear_curve(
+        ph, np.array([1, ratios["uv"]]), np.array([1, ratios["uv"]]))
+    print(f"{a.method} on {a.data}: {len(halves['even'])} even and {len(halves['odd'])} odd "
+          f"photos; ratios fitted on the even half\n")
+    print("| policy | even score dB | odd score dB |\n|---|---|---|")
+    for name, curve in policies.items():
+        s = [score(curve(ph), ph) for ph in halves.values()]
+        print(f"| {name} | " + " | ".join("not reached" if x is None else f"{x:.3f}" for x in s)
+              + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
