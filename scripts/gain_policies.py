@@ -29,8 +29,7 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the recolor package
-from chroma_frontier import TARGET_MARGIN, psnr_at_target  # noqa: E402  (this folder)
-from recolor.api import colorize  # noqa: E402
+from chroma_frontier import TARGET_MARGIN, ensemble, psnr_at_target  # noqa: E402  (this folder)
 from recolor.color import gray_to_rgb, is_grayscale, luma, rgb_to_yuv, scale_chroma, yuv_to_rgb  # noqa: E402
 from recolor.evaluate import list_photos  # noqa: E402
 from recolor.images import load_image  # noqa: E402
@@ -52,7 +51,7 @@ def load(files: list[Path], method: str, cache: Path) -> list[dict]:
         gray = gray_to_rgb(luma(truth))
         png = cache / f"{f.stem}.png"
         if not png.exists():
-            Image.fromarray(colorize(gray, method, saturation="1")).save(png)
+            Image.fromarray(ensemble(gray, method, [(False, {})])).save(png)  # at gain 1
         pred = np.asarray(Image.open(png).convert("RGB"))
         curves = [scale_chroma(pred, g) for g in GRID]
         photos.append({"truth": truth, "gray": gray, "pred": pred,
