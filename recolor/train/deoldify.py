@@ -524,11 +524,12 @@ def build(args: argparse.Namespace, config: dict[str, Any], fresh: bool) -> NoGA
     if fresh and config["encoder"] == "pretrained":
         init_encoder(G, args.encoder_weights)
     D = build_critic(config["crit_nf"], config["crit_blocks"])
+    pixel_weight = config.get("pixel_weight", 1.0)  # runs before --pixel-weight: upstream's 1
     if config["loss"] == "perceptual":
         loss = FeatureLoss(build_vgg(config["vgg"], args.vgg_weights), VGG_TAPS[config["vgg"]],
-                           tuple(config["feat_weights"]), config.get("pixel_weight", 1.0))
+                           tuple(config["feat_weights"]), pixel_weight)
     else:
-        loss = FeatureLoss()
+        loss = FeatureLoss(pixel_weight=pixel_weight)
     return NoGAN(G, D, loss, args, args.device)
 
 
