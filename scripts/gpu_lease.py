@@ -22,6 +22,18 @@ default 1e-3 it collapsed to a constant output (BCE 0.693, accuracy 0.50) on the
 CPU check at 128 px (weights/README.md).
 
 Smoke test on the CPU: DEV=cpu DATA=<unpacked tar> LIMIT=96 WORKERS=1 PROBE_STEPS=4 BUDGET=260.
+
+FINETUNE=1 (the second lease, thirteenth session) starts both networks from the shipped files
+instead of the ImageNet encoder, at SIZE px crops: DeOldify's generator at one-cycle peak LR
+3e-4 with no frozen epoch, then critic + GAN as above; pix2pix's GAN phase with a fresh
+discriminator at LR 1e-4 falling linearly to 0, no L1 epochs. What travels then (xz-compressed
+to fit the 64 MiB):
+
+    python scripts/pack_gpu_data.py .gpu/data.tar --side 176 --quality 50 --max-aspect 1.334 --val 64
+    cp weights/deoldify-slim.safetensors weights/pix2pix-mnv2.safetensors \
+       ../shared/weights/vgg16_features_to_relu3_3_tvkeys.pth .gpu/ && xz -f .gpu/*.s* .gpu/*.pth
+    # device run, carry [".gpu"], timeout 595 s:
+    FINETUNE=1 SIZE=192 BUDGET=560 PYTHONUNBUFFERED=1 python3 .gpu/go.py 2>&1 | tee $OUT/driver.log
 """
 import csv
 import json
@@ -44,6 +56,10 @@ DEV = os.environ.get("DEV", "cuda")
 WORKERS = os.environ.get("WORKERS", "6")
 LIMIT = os.environ.get("LIMIT")  # smoke tests: fewer photos
 EXPORT_MARGIN = float(os.environ.get("EXPORT_MARGIN", 35))
+FINETUNE = os.environ.get("FINETUNE") == "1"
+SIZE = os.environ.get("SIZE", "128")
+INIT_D = ["--init", str(G / "deoldify-slim.safetensors"), "--render-factor", "16"] if FINETUNE else []
+INIT_P = ["--init", str(G / "pix2pix-mnv2.safetensors")] if FINETUNE else []
 ENC = str(G / "mobilenet_v2_features_tonylins_tvkeys.pth")
 VGG = str(G / "vgg16_features_to_relu3_3_tvkeys.pth")
 plan: dict = {"budget": BUDGET}
@@ -64,13 +80,13 @@ def common(out: Path, minutes: float) -> list[str]:
 
 
 def deoldify_cmd(out, minutes, *extra):
-    return [PY, "-m", "recolor.train.deoldify", "--data", str(D / "train"), "--size", "128",
+    return [PY, "-m", "recolor.train.deoldify", "--data", str(D / "train"), "--size", SIZE,
             "--encoder-weights", ENC, "--vgg-weights", VGG, *common(out, minutes), *extra]
 
 
 def pix2pix_cmd(out, minutes, *extra):
     return [PY, "-m", "recolor.train.pix2pix", "--data", str(D / "train"), "--arch", "mobilenet",
-            "--size", "128", "--batch", "32", "--encoder-weights", ENC, *common(out, minutes),
+            "--size", SIZE, "--batch", "32", "--encoder-weights", ENC, *common(out, minutes),
             *extra]
 
 
@@ -108,6 +124,8 @@ def clamp(x, lo, hi):
 def main() -> None:
     W.mkdir(parents=True, exist_ok=True)
     OUT.mkdir(parents=True, exist_ok=True)
+    for f in G.glob("*.xz"):  # what was compressed to travel
+        subprocess.run(["xz", "-d", "-k", "-f", str(f)], check=True)
     if not (D / "train").is_dir():
         D.mkdir(parents=True, exist_ok=True)
         with tarfile.open(G / "data.tar") as t:
@@ -124,10 +142,10 @@ def main() -> None:
     probe_steps = os.environ.get("PROBE_STEPS", "30")
     pa = start(deoldify_cmd(W / "probe_d", 2, "--val-data", "", "--batch", "64", "--gen-epochs",
                             "9", "--freeze-epochs", "0", "--max-steps", probe_steps, "--limit", pl,
-                            "--log-every", "5"), "probe_d")
+                            "--log-every", "5", *INIT_D), "probe_d")
     pb = start(pix2pix_cmd(W / "probe_p", 2, "--val-data", "", "--pretrain-l1", "9", "--epochs",
-                           "1", "--max-steps", probe_steps, "--limit", pl, "--log-every", "5"),
-               "probe_p")
+                           "1", "--max-steps", probe_steps, "--limit", pl, "--log-every", "5",
+                           *INIT_P), "probe_p")
     wait(pa, 240)
     wait(pb, 240)
     rD, rP = rate(W / "probe_d" / "losses.csv"), rate(W / "probe_p" / "losses.csv")
@@ -147,18 +165,22 @@ def main() -> None:
     gan_f = round(clamp((tB - 2 * n / (1.2 * rD) - 10) * gan_rate / n, 0.5, 30), 2)
     e1 = int(clamp(0.4 * T * rP / n, 1, 40))
     e2 = int(clamp(0.6 * T * 0.55 * rP / n, 1, 40))
+    if FINETUNE:  # pix2pix: GAN epochs only, all the time
+        e1, e2 = 0, int(clamp(T * 0.55 * rP / n, 1, 40))
     plan.update(n=n, rate_deoldify_gen=rD, planned_rate_deoldify_gen=rA, rate_pix2pix_l1=rP,
                 train_seconds=T, gen_epochs=eA, gan_fraction=gan_f, p2p_l1_epochs=e1,
                 p2p_gan_epochs=e2)
     log("plan", json.dumps(plan))
 
     # 3. train
+    tune_p = ["--decay-epochs", str(e2), "--lr", "1e-4", *INIT_P] if FINETUNE else []
     pP = start(pix2pix_cmd(W / "P", T / 60, "--val-limit", "96", "--val-data", str(D / "val"),
-                           "--pretrain-l1", str(e1), "--epochs", str(e2)), "P")
+                           "--pretrain-l1", str(e1), "--epochs", str(e2), *tune_p), "P")
+    tune_a = ["--freeze-epochs", "0", "--lr", "3e-4", *INIT_D] if FINETUNE else [
+        "--freeze-epochs", "1", "--lr", "1e-3"]
     pA = start(deoldify_cmd(W / "A", tA / 60 + 0.5, "--val-data", str(D / "val"),
                             "--val-limit", "96", "--batch", "64", "--gen-epochs", str(eA),
-                            "--freeze-epochs", "1", "--lr", "1e-3", "--crit-epochs", "0",
-                            "--gan-fraction", "0"), "A")
+                            *tune_a, "--crit-epochs", "0", "--gan-fraction", "0"), "A")
     wait(pA, left() + 20)
     plan["A_seconds"] = time.time() - T0
     if (W / "A" / "ckpt.pt").is_file() and left() > 30:
@@ -167,7 +189,7 @@ def main() -> None:
                                 str(W / "A" / "ckpt.pt"), "--gen-epochs", "0", "--crit-epochs",
                                 "2", "--crit-lr", "2e-4", "--gan-fraction", str(gan_f),
                                 "--gan-ckpt-fraction", str(round(gan_f / 4, 3)), "--gan-lr",
-                                "7e-5"), "B")
+                                "7e-5", *INIT_D[2:]), "B")
         wait(pB, left() + 20)
     wait(pP, left() + 20)
     log("training done")
@@ -187,8 +209,14 @@ def export_all() -> None:
         plan["B_mid"] = mid.name
         jobs.append(("deoldify-ganmid", lambda p, m=mid: td.export(m, p)))
     jobs.append(("deoldify-gan", lambda p: td.export(W / "B" / "ckpt.pt", p)))
-    l1 = W / "P" / f"G_epoch{plan.get('p2p_l1_epochs', 0):03d}.pt"
-    jobs.append(("pix2pix-l1", lambda p: tp.export(l1, p, 192)))
+    p_snaps = sorted((W / "P").glob("G_epoch*.pt"))
+    if FINETUNE and len(p_snaps) >= 2:  # half-way down the LR's fall (if the plan held)
+        mid_p = p_snaps[len(p_snaps) // 2 - 1]
+        plan["P_mid"] = mid_p.name
+        jobs.append(("pix2pix-mid", lambda p: tp.export(mid_p, p, 192)))
+    else:
+        l1 = W / "P" / f"G_epoch{plan.get('p2p_l1_epochs', 0):03d}.pt"
+        jobs.append(("pix2pix-l1", lambda p: tp.export(l1, p, 192)))
     jobs.append(("pix2pix-gan", lambda p: tp.export(W / "P" / "ckpt.pt", p, 192)))
     for name, fn in jobs:
         try:
@@ -210,7 +238,8 @@ def pack_logs() -> None:
                 t.add(p, str(rel))
         for run in ("A", "B", "P"):
             grids = sorted((W / run / "samples").glob("*.png"))
-            for p in dict.fromkeys(grids[:1] + grids[-2:]):  # first and last two, once each
+            keep = grids[-1:] if FINETUNE else grids[:1] + grids[-2:]  # $OUT's 64 MiB
+            for p in dict.fromkeys(keep):  # first and last two (fine-tune: the last), once each
                 t.add(p, str(p.relative_to(W)))
 
 

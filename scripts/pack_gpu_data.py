@@ -1,15 +1,19 @@
 """Pack ../shared/data (train + val) small enough to travel with the working tree to a lent GPU
-(the device tool sends at most 64 MiB): short side 144 px, WebP quality 85, one tar (about 42 MB).
+(the device tool sends at most 64 MiB): by default short side 144 px, WebP quality 85, one tar
+(about 42 MB), as for the first lease. Larger training crops need larger photos; to stay under
+the limit, `--max-aspect` centre-crops the long side and `--val` keeps only the first N val
+photos (the trainers' per-epoch check; the real scores are made on this machine afterwards).
 
 The 40 train photos that pick snapshots (sorted train files 128, 257, ..., every 129th: the
 `/tmp/rfsel` of weights/README.md) are left out, so that the pick is made on photos the GPU run
 never saw. (The lease of 2026-11-30 still trained on them; that choice was biased, see there.)
 
     python scripts/pack_gpu_data.py .gpu/data.tar     # then see scripts/gpu_lease.py
+    python scripts/pack_gpu_data.py .gpu/data.tar --side 192 --quality 65 --max-aspect 1.334 --val 64
 """
 from __future__ import annotations
 
-import sys
+import argparse
 import tarfile
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -18,7 +22,6 @@ from pathlib import Path
 from PIL import Image
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-SIDE, QUALITY = 144, 85
 HOLDOUT = (129, 128)  # train file i is held out when i % 129 == 128
 
 
@@ -28,23 +31,29 @@ def selection_photos(train: Path = SHARED / "train") -> list[Path]:
     return sorted(train.glob("*.jpg"))[offset::every]
 
 
-def shrink(job: tuple[Path, Path]) -> None:
-    src, dst = job
+def shrink(job: tuple[Path, Path, int, int, float]) -> None:
+    """One photo: short side to `side`, long side centre-cropped to `max_aspect` x side."""
+    src, dst, side, quality, max_aspect = job
     with Image.open(src) as im:
         im = im.convert("RGB")
-        s = SIDE / min(im.size)
+        s = side / min(im.size)
         im = im.resize((round(im.width * s), round(im.height * s)), Image.BICUBIC)
-        im.save(dst, "WEBP", quality=QUALITY, method=6)
+        w, h = min(im.width, round(max_aspect * side)), min(im.height, round(max_aspect * side))
+        x, y = (im.width - w) // 2, (im.height - h) // 2
+        im.crop((x, y, x + w, y + h)).save(dst, "WEBP", quality=quality, method=6)
 
 
-def main(out: str) -> None:
+def main(out: str, side: int = 144, quality: int = 85, max_aspect: float = 10.0,
+         val: int | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         jobs = []
         for part in ("train", "val"):
             (Path(tmp) / part).mkdir()
             held = set(selection_photos()) if part == "train" else set()
-            jobs += [(f, Path(tmp) / part / f"{f.stem}.webp")
-                     for f in sorted((SHARED / part).glob("*.jpg")) if f not in held]
+            files = [f for f in sorted((SHARED / part).glob("*.jpg")) if f not in held]
+            files = files[:val] if part == "val" and val is not None else files
+            jobs += [(f, Path(tmp) / part / f"{f.stem}.webp", side, quality, max_aspect)
+                     for f in files]
         with ProcessPoolExecutor() as ex:
             list(ex.map(shrink, jobs, chunksize=64))
         with tarfile.open(out, "w") as t:
@@ -54,4 +63,12 @@ def main(out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".gpu/data.tar")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", nargs="?", default=".gpu/data.tar")
+    ap.add_argument("--side", type=int, default=144, help="short side, px")
+    ap.add_argument("--quality", type=int, default=85, help="WebP quality")
+    ap.add_argument("--max-aspect", type=float, default=10.0,
+                    help="centre-crop the long side to this multiple of the short one")
+    ap.add_argument("--val", type=int, default=None, help="keep the first N val photos")
+    a = ap.parse_args()
+    main(a.out, a.side, a.quality, a.max_aspect, a.val)
