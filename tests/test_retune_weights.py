@@ -64,3 +64,45 @@ def test_deoldify_render_factor_and_manifest(tmp_path: Path) -> None:
     entry = json.loads((out.parent / "manifest.json").read_text())["deoldify-slim"]
     assert entry["render_factor"] == 10 and entry["source"] == "run/G_gan_0002.pt"
     assert entry["bytes"] == out.stat().st_size and not entry["official"]
+
+
+def test_blend_keeps_spectral_norm_layers(tmp_path: Path) -> None:
+    """Flipping both power-iteration vectors of every spectral-norm layer gives the same network;
+    blending a file with that twin must give it again (a plain lerp of u, v gives u = v = 0,
+    sigma 0, and a broken network), and a blend of two different files must equal the lerp of
+    their effective weights, re-normalised."""
+    torch.manual_seed(0)
+    model = build_generator("slim").eval()
+    sd = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    layers = [k[:-len("orig")] for k in sd if k.endswith("weight_orig")]
+    assert layers, "the slim generator has spectral-norm layers"
+    for p in layers:  # converged vectors, as after training (a fresh model's are random)
+        w = sd[p + "orig"].float()
+        u, _, vh = torch.linalg.svd(w.reshape(w.shape[0], -1), full_matrices=False)
+        sd[p + "u"], sd[p + "v"] = u[:, 0].half(), vh[0].half()
+    twin = dict(sd)
+    for p in layers:
+        twin[p + "u"], twin[p + "v"] = -sd[p + "u"], -sd[p + "v"]
+    meta = {"arch": "slim", "format": "deoldify", "render_factor": "4",
+            "config": json.dumps({"arch": "slim", "render_factor": 4})}
+    save_file(sd, str(tmp_path / "a.safetensors"), metadata=meta)
+    save_file(twin, str(tmp_path / "b.safetensors"), metadata=meta)
+    retune(tmp_path / "a.safetensors", tmp_path / "ab.safetensors",
+           "--blend", tmp_path / "b.safetensors", 0.5)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.inference_mode():
+        ref = load_generator(tmp_path / "a.safetensors", optimize=False)(x)
+        got = load_generator(tmp_path / "ab.safetensors", optimize=False)(x)
+    assert torch.isfinite(got).all()
+    assert (got - ref).abs().max() < 2e-2  # fp16 storage
+
+    from recolor.train.pix2pix import blend
+    other = {k: v * 1.3 if k.endswith("weight_orig") else v for k, v in sd.items()}
+    mixed = blend(sd, other, 0.25)
+    for p in layers[:3]:
+        def eff(d):
+            w = d[p + "orig"].float()
+            return w / torch.dot(d[p + "u"].float(), w.reshape(w.shape[0], -1) @ d[p + "v"].float())
+        want = torch.lerp(eff(sd), eff(other), 0.25)
+        want = want / torch.linalg.matrix_norm(want.reshape(want.shape[0], -1), 2)
+        assert torch.allclose(eff(mixed), want, atol=2e-2)
