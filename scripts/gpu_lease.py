@@ -33,7 +33,7 @@ to fit the 64 MiB):
     cp weights/deoldify-slim.safetensors weights/pix2pix-mnv2.safetensors \
        ../shared/weights/vgg16_features_to_relu3_3_tvkeys.pth .gpu/ && xz -f .gpu/*.s* .gpu/*.pth
     # device run, carry [".gpu"], timeout 595 s:
-    FINETUNE=1 SIZE=192 BUDGET=560 PYTHONUNBUFFERED=1 python3 .gpu/go.py 2>&1 | tee $OUT/driver.log
+    FINETUNE=1 SIZE=192 BUDGET=550 PYTHONUNBUFFERED=1 python3 .gpu/go.py 2>&1 | tee $OUT/driver.log
 """
 import csv
 import json

@@ -9,7 +9,7 @@ The 40 train photos that pick snapshots (sorted train files 128, 257, ..., every
 never saw. (The lease of 2026-11-30 still trained on them; that choice was biased, see there.)
 
     python scripts/pack_gpu_data.py .gpu/data.tar     # then see scripts/gpu_lease.py
-    python scripts/pack_gpu_data.py .gpu/data.tar --side 192 --quality 65 --max-aspect 1.334 --val 64
+    python scripts/pack_gpu_data.py .gpu/data.tar --side 176 --quality 50 --max-aspect 1.334 --val 64  # 35 MB, second lease
 """
 from __future__ import annotations
 
