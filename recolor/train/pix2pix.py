@@ -180,9 +180,9 @@ def blend(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float
         raise ValueError("the two checkpoints are not of the same generator")
     out = {k: torch.lerp(v.float(), b[k].float(), alpha).to(v.dtype) if v.is_floating_point()
            else b[k] for k, v in a.items()}
-    for k in a:
-        if k.endswith("weight_orig") and k[:-4] + "u" in a and k[:-4] + "v" in a:
-            out.update(_blend_spectral(a, b, k[:-len("orig")], alpha))
+    for prefix in (k[:-len("orig")] for k in a if k.endswith("weight_orig")):
+        if prefix + "u" in a and prefix + "v" in a:
+            out.update(_blend_spectral(a, b, prefix, alpha))
     return out
 
 
