@@ -46,12 +46,12 @@ def child(out: Path, methods: list[str], repeats: int) -> None:
         if DEVICE.type == "cuda":
             torch.cuda.synchronize()
 
+    photos = [(name, gray_to_rgb(luma(load_image(photo, photo.name))), load_image(ref, ref.name))
+              for name, photo, ref in inputs()]  # read once, for every method
     arrays, times = {}, {}
     for m in methods:
         times[m] = []
-        for name, photo, ref in inputs():
-            gray = gray_to_rgb(luma(load_image(photo, photo.name)))
-            refim = load_image(ref, ref.name)
+        for name, gray, refim in photos:
             run = lambda: colorize(gray, m, reference=refim)  # noqa: E731
             arrays[f"{m}/{name}"] = run()  # warm-up: loads the weights, allocates
             sec = []
