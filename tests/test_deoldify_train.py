@@ -110,6 +110,27 @@ def test_feature_loss_and_l1() -> None:
     assert torch.isclose(heavy, loss(pred.detach(), y)[0] + 2 * l1)
 
 
+def test_kept_luma_mse_is_the_error_the_evaluation_scores() -> None:
+    """The --psnr-weight term: a luma-only change costs nothing, and on real uint8 pictures the
+    term matches the MSE of `keep_luma(pred, truth)` (inference's post-processing) against the
+    truth to within rounding; the term is added with its weight and logged."""
+    from recolor.color import keep_luma
+    rng = np.random.default_rng(0)
+    truth = rng.integers(30, 220, (1, 24, 24, 3)).astype(np.uint8)
+    pred = np.clip(truth.astype(int) + rng.integers(-25, 26, truth.shape), 0, 255).astype(np.uint8)
+    t = train.normalize(torch.from_numpy(truth).permute(0, 3, 1, 2).float() / 255)
+    p = train.normalize(torch.from_numpy(pred).permute(0, 3, 1, 2).float() / 255)
+    got = float(train.kept_luma_mse(p, t))
+    want = np.mean(((keep_luma(pred[0], truth[0]).astype(float) - truth[0]) / 255.0) ** 2)
+    assert got == pytest.approx(want, rel=0.05) and got > 1e-4
+    brighter = train.normalize(train.denormalize(t) + 0.05)  # luma + 0.05, same chroma
+    assert float(train.kept_luma_mse(brighter, t)) < 1e-10 < float(train.kept_luma_mse(p, t))
+    plain, _ = train.FeatureLoss()(p, t)
+    total, parts = train.FeatureLoss(psnr_weight=100.0)(p, t)
+    assert parts["psnr_mse"] == pytest.approx(got)
+    assert float(total) == pytest.approx(float(plain) + 100 * got, rel=1e-5)
+
+
 def test_critic_is_a_spectral_norm_patch_critic() -> None:
     D = train.build_critic(nf=8, n_blocks=1)
     assert D(torch.randn(2, 3, 32, 32)).shape == (2, 25)

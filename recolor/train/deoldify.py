@@ -159,15 +159,19 @@ class FeatureLoss(nn.Module):
     per batch, no gradient): the weights, and the balance with the pixel and adversarial
     terms, keep roughly upstream's meaning. With ``vgg=None`` it is the plain pixel L1 (the
     ``--loss l1`` ablation). ``pixel_weight`` scales the pixel term (upstream: 1); a larger one
-    leans the prediction toward the truth's colour per pixel rather than its look."""
+    leans the prediction toward the truth's colour per pixel rather than its look.
+    ``psnr_weight`` (default 0: off) adds that many times `kept_luma_mse`, the error the
+    evaluation's PSNR measures."""
 
     def __init__(self, vgg: nn.Sequential | None = None, taps: tuple[int, ...] = (),
-                 weights: tuple[float, ...] = (20.0, 70.0, 10.0), pixel_weight: float = 1.0):
+                 weights: tuple[float, ...] = (20.0, 70.0, 10.0), pixel_weight: float = 1.0,
+                 psnr_weight: float = 0.0):
         super().__init__()
         if vgg is not None and len(taps) != len(weights):
             raise ValueError(f"{len(taps)} VGG layers but {len(weights)} weights")
         self.vgg, self.taps, self.weights = vgg, tuple(taps), tuple(weights)
         self.pixel_weight = float(pixel_weight)
+        self.psnr_weight = float(psnr_weight)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         out = []
@@ -183,6 +187,10 @@ class FeatureLoss(nn.Module):
         pixel = F.l1_loss(pred, target)
         parts = {"pixel": float(pixel.detach())}
         loss = self.pixel_weight * pixel
+        if self.psnr_weight:
+            mse = kept_luma_mse(pred, target)
+            parts["psnr_mse"] = float(mse.detach())
+            loss = loss + self.psnr_weight * mse
         if self.vgg is None:
             return loss, parts
         self.vgg.eval()
@@ -193,6 +201,17 @@ class FeatureLoss(nn.Module):
             parts[f"feat_{i}"] = float(term.detach())
             loss = loss + term
         return loss, parts
+
+
+def kept_luma_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error, in [0, 1] RGB, of the prediction with its BT.601 luma replaced by the
+    target's, against the target: what inference's post-processing keeps (the prediction's U, V
+    with the input's Y) and what the evaluation's PSNR scores. Both are ImageNet-normalised.
+    Changing Y alone shifts R, G and B by the same amount, so the swap is one addition."""
+    p, t = denormalize(pred), denormalize(target)
+    luma = torch.tensor([0.299, 0.587, 0.114], dtype=p.dtype, device=p.device).view(1, 3, 1, 1)
+    dy = ((t - p) * luma).sum(1, keepdim=True)
+    return F.mse_loss(p + dy, t)
 
 
 def critic_loss(real: torch.Tensor, fake: torch.Tensor, kind: str = "bce") -> torch.Tensor:
@@ -473,6 +492,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="FeatureLoss weight per VGG layer (upstream's 20 70 10)")
     p.add_argument("--pixel-weight", type=float, default=1.0,
                    help="weight of the pixel L1 beside the VGG terms (upstream 1)")
+    p.add_argument("--psnr-weight", type=float, default=0.0,
+                   help="weight of an added MSE of the prediction with the truth's luma, "
+                        "the error the evaluation's PSNR scores (0: off, upstream)")
     p.add_argument("--encoder", choices=("pretrained", "random"), default="pretrained")
     p.add_argument("--encoder-weights", default=None,
                    help="MobileNetV2 file (default: ../shared/weights/...)")
@@ -514,7 +536,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 
-LOG_KEYS = ("loss_G", "pixel", "feat_0", "feat_1", "feat_2", "loss_G_adv", "loss_D", "acc_D")
+LOG_KEYS = ("loss_G", "pixel", "psnr_mse", "feat_0", "feat_1", "feat_2", "loss_G_adv", "loss_D",
+            "acc_D")
 VAL_KEYS = ("val_l1", "val_psnr", "val_cf", "val_cf_gt", "val_acc_D")
 
 
@@ -525,11 +548,12 @@ def build(args: argparse.Namespace, config: dict[str, Any], fresh: bool) -> NoGA
         init_encoder(G, args.encoder_weights)
     D = build_critic(config["crit_nf"], config["crit_blocks"])
     pixel_weight = config.get("pixel_weight", 1.0)  # runs before --pixel-weight: upstream's 1
+    psnr_weight = config.get("psnr_weight", 0.0)  # runs before --psnr-weight: off
     if config["loss"] == "perceptual":
         loss = FeatureLoss(build_vgg(config["vgg"], args.vgg_weights), VGG_TAPS[config["vgg"]],
-                           tuple(config["feat_weights"]), pixel_weight)
+                           tuple(config["feat_weights"]), pixel_weight, psnr_weight)
     else:
-        loss = FeatureLoss(pixel_weight=pixel_weight)
+        loss = FeatureLoss(pixel_weight=pixel_weight, psnr_weight=psnr_weight)
     return NoGAN(G, D, loss, args, args.device)
 
 
@@ -581,6 +605,7 @@ def main(args: argparse.Namespace) -> int:
     config = ckpt["config"] if ckpt else {
         "arch": ARCH, "train_size": args.size, "loss": args.loss, "vgg": args.vgg,
         "feat_weights": list(args.feat_weights), "pixel_weight": args.pixel_weight,
+        "psnr_weight": args.psnr_weight,
         "encoder": args.encoder, "crit_nf": args.crit_nf, "crit_blocks": args.crit_blocks,
         "render_factor": args.render_factor or max(1, round(args.size / 8))}
     if ckpt is None and args.init:
