@@ -40,7 +40,7 @@ def main() -> None:
     a = p.parse_args()
     sd, meta = _read_safetensors(Path(a.src))
     if a.blend:
-        from recolor.train.pix2pix import blend
+        from recolor.train.blend import blend
         alpha = float(a.blend[1])
         sd = blend(sd, _read_safetensors(Path(a.blend[0]))[0], alpha)
         meta["source"] = f"blend({meta.get('source')}, {a.blend[0]}, {alpha})"

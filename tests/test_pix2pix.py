@@ -16,6 +16,7 @@ from recolor.color import luma, rgb_to_lab, rgb_to_yuv
 from recolor.models.pix2pix import (PatchGAN, UNetClassic, build_generator, colorize,
                                     load_generator)
 from recolor.train import pix2pix as train
+from recolor.train.blend import blend
 from recolor.train.data import ColourPhotos
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +155,7 @@ def test_checkpoint_resume_and_export(tiny: Path, tmp_path: Path) -> None:
     got = load_generator(str(path)).state_dict()["net.model.0.weight"]
     assert torch.equal(got, (0.75 * a + 0.25 * b).half().float())
     with pytest.raises(ValueError):
-        train.blend({"x": a}, {"y": a}, 0.5)
+        blend({"x": a}, {"y": a}, 0.5)
 
 
 def test_lr_factor_is_the_linear_policy() -> None:

@@ -96,7 +96,7 @@ def test_blend_keeps_spectral_norm_layers(tmp_path: Path) -> None:
     assert torch.isfinite(got).all()
     assert (got - ref).abs().max() < 2e-2  # fp16 storage
 
-    from recolor.train.pix2pix import blend
+    from recolor.train.blend import blend
     other = {k: v * 1.3 if k.endswith("weight_orig") else v for k, v in sd.items()}
     mixed = blend(sd, other, 0.25)
     for p in layers[:3]:
