@@ -34,6 +34,12 @@ to fit the 64 MiB):
        ../shared/weights/vgg16_features_to_relu3_3_tvkeys.pth .gpu/ && xz -f .gpu/*.s* .gpu/*.pth
     # device run, carry [".gpu"], timeout 595 s:
     FINETUNE=1 SIZE=192 BUDGET=550 PYTHONUNBUFFERED=1 python3 .gpu/go.py 2>&1 | tee $OUT/driver.log
+
+NETS=deoldify (fourteenth session, not yet run on a GPU) trains DeOldify alone, so the GPU and
+the 64 MiB carry are all its own: larger photos can travel (`--side 224`), and pix2pix's file
+stays behind. LR_A sets stage A's one-cycle peak LR (default 3e-4; the thirteenth session's
+fine-tune at 3e-4 moved the curve down, so 1e-4 is the next try), and PSNR_WEIGHT passes
+`--psnr-weight` to stage A (default 0).
 """
 import csv
 import json
@@ -58,6 +64,9 @@ LIMIT = os.environ.get("LIMIT")  # smoke tests: fewer photos
 EXPORT_MARGIN = float(os.environ.get("EXPORT_MARGIN", 35))
 FINETUNE = os.environ.get("FINETUNE") == "1"
 SIZE = os.environ.get("SIZE", "128")
+NETS = os.environ.get("NETS", "deoldify,pix2pix").split(",")
+LR_A = os.environ.get("LR_A", "3e-4")
+PSNR_WEIGHT = os.environ.get("PSNR_WEIGHT", "0")
 INIT_D = ["--init", str(G / "deoldify-slim.safetensors"), "--render-factor", "16"] if FINETUNE else []
 INIT_P = ["--init", str(G / "pix2pix-mnv2.safetensors")] if FINETUNE else []
 ENC = str(G / "mobilenet_v2_features_tonylins_tvkeys.pth")
@@ -145,10 +154,12 @@ def main() -> None:
                             "--log-every", "5", *INIT_D), "probe_d")
     pb = start(pix2pix_cmd(W / "probe_p", 2, "--val-data", "", "--pretrain-l1", "9", "--epochs",
                            "1", "--max-steps", probe_steps, "--limit", pl, "--log-every", "5",
-                           *INIT_P), "probe_p")
+                           *INIT_P), "probe_p") if "pix2pix" in NETS else None
     wait(pa, 240)
-    wait(pb, 240)
-    rD, rP = rate(W / "probe_d" / "losses.csv"), rate(W / "probe_p" / "losses.csv")
+    if pb is not None:
+        wait(pb, 240)
+    rD = rate(W / "probe_d" / "losses.csv")
+    rP = rate(W / "probe_p" / "losses.csv") if pb is not None else 0.0
     rD, rP = rD or 300.0, rP or 300.0
     T = left()
     log(f"probe: deoldify gen {rD:.0f} img/s, pix2pix L1 {rP:.0f} img/s; {T:.0f} s to train")
@@ -175,8 +186,10 @@ def main() -> None:
     # 3. train
     tune_p = ["--decay-epochs", str(e2), "--lr", "1e-4", *INIT_P] if FINETUNE else []
     pP = start(pix2pix_cmd(W / "P", T / 60, "--val-limit", "96", "--val-data", str(D / "val"),
-                           "--pretrain-l1", str(e1), "--epochs", str(e2), *tune_p), "P")
-    tune_a = ["--freeze-epochs", "0", "--lr", "3e-4", *INIT_D] if FINETUNE else [
+                           "--pretrain-l1", str(e1), "--epochs", str(e2), *tune_p),
+               "P") if "pix2pix" in NETS else None
+    tune_a = ["--freeze-epochs", "0", "--lr", LR_A, "--psnr-weight", PSNR_WEIGHT,
+              *INIT_D] if FINETUNE else [
         "--freeze-epochs", "1", "--lr", "1e-3"]
     pA = start(deoldify_cmd(W / "A", tA / 60 + 0.5, "--val-data", str(D / "val"),
                             "--val-limit", "96", "--batch", "64", "--gen-epochs", str(eA),
@@ -191,7 +204,8 @@ def main() -> None:
                                 "--gan-ckpt-fraction", str(round(gan_f / 4, 3)), "--gan-lr",
                                 "7e-5", *INIT_D[2:]), "B")
         wait(pB, left() + 20)
-    wait(pP, left() + 20)
+    if pP is not None:
+        wait(pP, left() + 20)
     log("training done")
 
 
@@ -210,14 +224,15 @@ def export_all() -> None:
         jobs.append(("deoldify-ganmid", lambda p, m=mid: td.export(m, p)))
     jobs.append(("deoldify-gan", lambda p: td.export(W / "B" / "ckpt.pt", p)))
     p_snaps = sorted((W / "P").glob("G_epoch*.pt"))
-    if FINETUNE and len(p_snaps) >= 2:  # half-way down the LR's fall (if the plan held)
+    if "pix2pix" in NETS and FINETUNE and len(p_snaps) >= 2:  # half-way down the LR's fall
         mid_p = p_snaps[len(p_snaps) // 2 - 1]
         plan["P_mid"] = mid_p.name
         jobs.append(("pix2pix-mid", lambda p: tp.export(mid_p, p, 192)))
-    else:
+    elif "pix2pix" in NETS:
         l1 = W / "P" / f"G_epoch{plan.get('p2p_l1_epochs', 0):03d}.pt"
         jobs.append(("pix2pix-l1", lambda p: tp.export(l1, p, 192)))
-    jobs.append(("pix2pix-gan", lambda p: tp.export(W / "P" / "ckpt.pt", p, 192)))
+    if "pix2pix" in NETS:
+        jobs.append(("pix2pix-gan", lambda p: tp.export(W / "P" / "ckpt.pt", p, 192)))
     for name, fn in jobs:
         try:
             p = exp / f"{name}.safetensors"
