@@ -36,8 +36,9 @@ to fit the 64 MiB):
     FINETUNE=1 SIZE=192 BUDGET=550 PYTHONUNBUFFERED=1 python3 .gpu/go.py 2>&1 | tee $OUT/driver.log
 
 NETS=deoldify (fourteenth session, not yet run on a GPU) trains DeOldify alone, so the GPU and
-the 64 MiB carry are all its own: larger photos can travel (`--side 224`), and pix2pix's file
-stays behind. LR_A sets stage A's one-cycle peak LR (default 3e-4; the thirteenth session's
+the 64 MiB carry are all its own: pix2pix's file stays behind, and photos packed with
+`--side 224 --quality 50 --max-aspect 1.334 --val 64` (47.1 MB) fit beside the DeOldify and
+VGG16 files (65.9 MB in all; see DEVELOPERS.md). LR_A sets stage A's one-cycle peak LR (default 3e-4; the thirteenth session's
 fine-tune at 3e-4 moved the curve down, so 1e-4 is the next try), and PSNR_WEIGHT passes
 `--psnr-weight` to stage A (default 0).
 """
