@@ -38,9 +38,9 @@ to fit the 64 MiB):
 NETS=deoldify (fourteenth session, not yet run on a GPU) trains DeOldify alone, so the GPU and
 the 64 MiB carry are all its own: pix2pix's file stays behind, and photos packed with
 `--side 224 --quality 50 --max-aspect 1.334 --val 64` (47.1 MB) fit beside the DeOldify and
-VGG16 files (65.9 MB in all; see DEVELOPERS.md). LR_A sets stage A's one-cycle peak LR (default 3e-4; the thirteenth session's
-fine-tune at 3e-4 moved the curve down, so 1e-4 is the next try), and PSNR_WEIGHT passes
-`--psnr-weight` to stage A (default 0).
+VGG16 files (65.9 MB in all; see DEVELOPERS.md). LR_A sets stage A's one-cycle peak LR
+(default 3e-4; the thirteenth session's fine-tune at 3e-4 moved the curve down, so 1e-4 is the
+next try), and PSNR_WEIGHT passes `--psnr-weight` to stage A (default 0).
 """
 import csv
 import json
@@ -189,9 +189,10 @@ def main() -> None:
     pP = start(pix2pix_cmd(W / "P", T / 60, "--val-limit", "96", "--val-data", str(D / "val"),
                            "--pretrain-l1", str(e1), "--epochs", str(e2), *tune_p),
                "P") if "pix2pix" in NETS else None
-    tune_a = ["--freeze-epochs", "0", "--lr", LR_A, "--psnr-weight", PSNR_WEIGHT,
-              *INIT_D] if FINETUNE else [
-        "--freeze-epochs", "1", "--lr", "1e-3"]
+    if FINETUNE:
+        tune_a = ["--freeze-epochs", "0", "--lr", LR_A, "--psnr-weight", PSNR_WEIGHT, *INIT_D]
+    else:
+        tune_a = ["--freeze-epochs", "1", "--lr", "1e-3"]
     pA = start(deoldify_cmd(W / "A", tA / 60 + 0.5, "--val-data", str(D / "val"),
                             "--val-limit", "96", "--batch", "64", "--gen-epochs", str(eA),
                             *tune_a, "--crit-epochs", "0", "--gan-fraction", "0"), "A")
