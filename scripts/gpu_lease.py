@@ -163,7 +163,8 @@ def main() -> None:
     rP = rate(W / "probe_p" / "losses.csv") if pb is not None else 0.0
     rD, rP = rD or 300.0, rP or 300.0
     T = left()
-    log(f"probe: deoldify gen {rD:.0f} img/s, pix2pix L1 {rP:.0f} img/s; {T:.0f} s to train")
+    p2p = f", pix2pix L1 {rP:.0f} img/s" if pb is not None else ""
+    log(f"probe: deoldify gen {rD:.0f} img/s{p2p}; {T:.0f} s to train")
 
     # 2. plan: DeOldify gen 60 % of T; critic 2 epochs + GAN the rest. pix2pix L1 40 %, GAN 60 %.
     # DeOldify's stage A ran at 0.6x its probe's rate on the first lease (421 vs 705 img/s: per-
