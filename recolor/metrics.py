@@ -6,10 +6,14 @@ colourfulness of Hasler and Suesstrunk (2003) is written here.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import structural_similarity
+
+if TYPE_CHECKING:  # the trainers' torch batches; the app's scoring needs no torch here
+    import torch
 
 COLUMNS = ("psnr", "ssim", "de2000", "cf", "dcf")
 LABELS = {"psnr": "PSNR dB", "ssim": "SSIM", "de2000": "ΔE2000", "cf": "CF", "dcf": "ΔCF",
@@ -38,6 +42,17 @@ def colourfulness(rgb: np.ndarray) -> float:
     r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
     rg, yb = r - g, (r + g) / 2 - b
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def colourfulness_t(rgb: torch.Tensor) -> torch.Tensor:
+    """`colourfulness` per image of a (B, H, W, 3) torch batch of RGB in [0, 1] (on the 0-255
+    scale): the trainers' per-epoch val."""
+    rgb = rgb * 255.0
+    rg = rgb[..., 0] - rgb[..., 1]
+    yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
+    std = (rg.flatten(1).var(1, unbiased=False) + yb.flatten(1).var(1, unbiased=False)).sqrt()
+    mean = (rg.flatten(1).mean(1) ** 2 + yb.flatten(1).mean(1) ** 2).sqrt()
+    return std + 0.3 * mean
 
 
 def sliced_distance(a: np.ndarray, b: np.ndarray, directions: int = 16) -> float:

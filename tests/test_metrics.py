@@ -45,3 +45,15 @@ def test_score_fields_and_size_check():
     assert s["dcf"] == 0 and s["cf"] == s["cf_truth"]
     with pytest.raises(ValueError):
         metrics.score(a, a[:5])
+
+
+def test_colourfulness_t_matches_the_numpy_one_per_image():
+    """The trainers' batched torch colourfulness gives each image's `colourfulness`."""
+    import torch
+    rng = np.random.default_rng(1)
+    batch = rng.integers(0, 256, (3, 12, 17, 3)).astype(np.uint8)
+    batch[1, ..., 2] = 0  # a yellow-heavy one: a non-zero mean term
+    got = metrics.colourfulness_t(torch.from_numpy(batch).float() / 255)
+    assert got.shape == (3,)
+    want = [metrics.colourfulness(im) for im in batch]
+    assert np.allclose(got.numpy(), want, rtol=1e-5)

@@ -47,6 +47,7 @@ from torch.utils.data import DataLoader
 
 from ..models.deoldify import (IMAGENET_MEAN, IMAGENET_STD, DynamicUnet, SelfAttention,
                                build_generator, load_encoder_state, load_generator)
+from ..metrics import colourfulness_t
 from .data import ColourPhotos, EpochSampler
 from .run import RunClock, add_run_arguments, one_thread, open_log, set_up, write_config
 
@@ -439,7 +440,6 @@ def record_in_manifest(path: Path, arch: str, render_factor: int, source: str) -
 def validate(trainer: NoGAN, loader: DataLoader) -> dict[str, float]:
     """Mean over the val crops: L1 (normalised space), PSNR (RGB, 0-1), colourfulness of ours
     and of the truth, and the critic's accuracy (real vs ours)."""
-    from .pix2pix import colourfulness
 
     G, D, dev = trainer.G.eval(), trainer.D.eval(), trainer.device
     sums = dict.fromkeys(("val_l1", "val_psnr", "val_cf", "val_cf_gt", "val_acc_D"), 0.0)
@@ -451,8 +451,8 @@ def validate(trainer: NoGAN, loader: DataLoader) -> dict[str, float]:
         mse = ((rgb - gt) ** 2).flatten(1).mean(1).clamp_min(1e-10)
         sums["val_l1"] += float((fake - y).abs().mean()) * len(x)
         sums["val_psnr"] += float((-10 * torch.log10(mse)).sum())
-        sums["val_cf"] += float(colourfulness(rgb.permute(0, 2, 3, 1).cpu()).sum())
-        sums["val_cf_gt"] += float(colourfulness(gt.permute(0, 2, 3, 1).cpu()).sum())
+        sums["val_cf"] += float(colourfulness_t(rgb.permute(0, 2, 3, 1).cpu()).sum())
+        sums["val_cf_gt"] += float(colourfulness_t(gt.permute(0, 2, 3, 1).cpu()).sum())
         acc = ((D(y) > 0).float().mean(1) + (D(fake) < 0).float().mean(1)) / 2
         sums["val_acc_D"] += float(acc.sum())
         n += len(x)

@@ -27,6 +27,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from ..color import lab_to_rgb_t
+from ..metrics import colourfulness_t
 from .blend import blend
 from .run import RunClock, add_run_arguments, one_thread, open_log, set_up, write_config
 from ..models.pix2pix import AB_SCALE, PatchGAN, build_generator, load_generator
@@ -200,16 +201,6 @@ def lab_batch_to_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     return lab_to_rgb_t(lab.float())
 
 
-def colourfulness(rgb: torch.Tensor) -> torch.Tensor:
-    """Hasler-Suesstrunk colourfulness per image of (B,H,W,3) RGB in [0,1] (0-255 scale)."""
-    rgb = rgb * 255.0
-    rg = rgb[..., 0] - rgb[..., 1]
-    yb = 0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]
-    std = (rg.flatten(1).var(1, unbiased=False) + yb.flatten(1).var(1, unbiased=False)).sqrt()
-    mean = (rg.flatten(1).mean(1) ** 2 + yb.flatten(1).mean(1) ** 2).sqrt()
-    return std + 0.3 * mean
-
-
 @torch.no_grad()
 def validate(G: nn.Module, loader: DataLoader, device: torch.device) -> dict[str, float]:
     """L1 on ab (x lambda-free, ab/110 units), PSNR (RGB, 255), colourfulness ours / truth."""
@@ -221,8 +212,8 @@ def validate(G: nn.Module, loader: DataLoader, device: torch.device) -> dict[str
         mse = ((rgb - gt) ** 2).flatten(1).mean(1).clamp_min(1e-10)
         l1 += float((fake - ab).abs().mean()) * len(L)
         psnr += float((10 * torch.log10(1.0 / mse)).sum())
-        cf += float(colourfulness(rgb).sum())
-        cf_gt += float(colourfulness(gt).sum())
+        cf += float(colourfulness_t(rgb).sum())
+        cf_gt += float(colourfulness_t(gt).sum())
         n += len(L)
     return {"val_l1": l1 / n, "val_psnr": psnr / n, "val_colourfulness": cf / n,
             "val_colourfulness_gt": cf_gt / n}
@@ -260,13 +251,13 @@ def evaluate(weights: str | Path, data: str | Path, limit: int = 100, size: int 
         gray = gray_to_rgb(luma(gt))
         ours = colorize(G, gray, size)
         sums["truth_colourfulness"] = sums.get("truth_colourfulness", 0.0) + \
-            float(colourfulness(torch.from_numpy(gt.copy())[None].float() / 255))
+            float(colourfulness_t(torch.from_numpy(gt.copy())[None].float() / 255))
         for name, x in (("gray", gray), ("ours", ours)):
             mse = np.mean((x.astype(np.float64) - gt) ** 2)
             m = {"psnr": 10 * np.log10(255.0 ** 2 / max(mse, 1e-10)),
                  "ssim": structural_similarity(x, gt, channel_axis=2, data_range=255),
                  "ciede2000": float(np.mean(deltaE_ciede2000(rgb_to_lab(gt), rgb_to_lab(x)))),
-                 "colourfulness": float(colourfulness(torch.from_numpy(x.copy())[None].float() / 255))}
+                 "colourfulness": float(colourfulness_t(torch.from_numpy(x.copy())[None].float() / 255))}
             for k, v in m.items():
                 sums[f"{name}_{k}"] = sums.get(f"{name}_{k}", 0.0) + float(v)
         if grid is not None and i < 5:
