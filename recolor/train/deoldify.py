@@ -45,6 +45,7 @@ from torch import nn
 from torch.nn.utils.spectral_norm import spectral_norm
 from torch.utils.data import DataLoader
 
+from ..color import BT601
 from ..models.deoldify import (IMAGENET_MEAN, IMAGENET_STD, DynamicUnet, SelfAttention,
                                build_generator, load_encoder_state, load_generator)
 from ..metrics import colourfulness_t
@@ -118,7 +119,7 @@ class GrayColourPairs(ColourPhotos):
             im = im.convert("RGB")
             im = self._random_crop(im) if self.train else self._center_crop(im)
         rgb = torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 255
-        gray = (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]).expand(3, -1, -1)
+        gray = (BT601[0] * rgb[0] + BT601[1] * rgb[1] + BT601[2] * rgb[2]).expand(3, -1, -1)
         return normalize(gray), normalize(rgb)
 
 
@@ -210,7 +211,7 @@ def kept_luma_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     with the input's Y) and what the evaluation's PSNR scores. Both are ImageNet-normalised.
     Changing Y alone shifts R, G and B by the same amount, so the swap is one addition."""
     p, t = denormalize(pred), denormalize(target)
-    luma = torch.tensor([0.299, 0.587, 0.114], dtype=p.dtype, device=p.device).view(1, 3, 1, 1)
+    luma = torch.tensor(BT601, dtype=p.dtype, device=p.device).view(1, 3, 1, 1)
     dy = ((t - p) * luma).sum(1, keepdim=True)
     return F.mse_loss(p + dy, t)
 
