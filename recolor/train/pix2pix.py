@@ -27,7 +27,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from ..color import lab_to_rgb_t
-from ..metrics import colourfulness_t
+from ..metrics import colourfulness, colourfulness_t
 from .blend import blend
 from .run import RunClock, add_run_arguments, one_thread, open_log, set_up, write_config
 from ..models.pix2pix import AB_SCALE, PatchGAN, build_generator, load_generator
@@ -250,14 +250,13 @@ def evaluate(weights: str | Path, data: str | Path, limit: int = 100, size: int 
         gt = np.asarray(Image.open(f).convert("RGB"))
         gray = gray_to_rgb(luma(gt))
         ours = colorize(G, gray, size)
-        sums["truth_colourfulness"] = sums.get("truth_colourfulness", 0.0) + \
-            float(colourfulness_t(torch.from_numpy(gt.copy())[None].float() / 255))
+        sums["truth_colourfulness"] = sums.get("truth_colourfulness", 0.0) + colourfulness(gt)
         for name, x in (("gray", gray), ("ours", ours)):
             mse = np.mean((x.astype(np.float64) - gt) ** 2)
             m = {"psnr": 10 * np.log10(255.0 ** 2 / max(mse, 1e-10)),
                  "ssim": structural_similarity(x, gt, channel_axis=2, data_range=255),
                  "ciede2000": float(np.mean(deltaE_ciede2000(rgb_to_lab(gt), rgb_to_lab(x)))),
-                 "colourfulness": float(colourfulness_t(torch.from_numpy(x.copy())[None].float() / 255))}
+                 "colourfulness": colourfulness(x)}
             for k, v in m.items():
                 sums[f"{name}_{k}"] = sums.get(f"{name}_{k}", 0.0) + float(v)
         if grid is not None and i < 5:
