@@ -66,6 +66,7 @@ EXPORT_MARGIN = float(os.environ.get("EXPORT_MARGIN", 35))
 FINETUNE = os.environ.get("FINETUNE") == "1"
 SIZE = os.environ.get("SIZE", "128")
 NETS = os.environ.get("NETS", "deoldify,pix2pix").split(",")
+P2P = "pix2pix" in NETS
 LR_A = os.environ.get("LR_A", "3e-4")
 PSNR_WEIGHT = os.environ.get("PSNR_WEIGHT", "0")
 INIT_D = ["--init", str(G / "deoldify-slim.safetensors"), "--render-factor", "16"] if FINETUNE else []
@@ -155,15 +156,15 @@ def main() -> None:
                             "--log-every", "5", *INIT_D), "probe_d")
     pb = start(pix2pix_cmd(W / "probe_p", 2, "--val-data", "", "--pretrain-l1", "9", "--epochs",
                            "1", "--max-steps", probe_steps, "--limit", pl, "--log-every", "5",
-                           *INIT_P), "probe_p") if "pix2pix" in NETS else None
+                           *INIT_P), "probe_p") if P2P else None
     wait(pa, 240)
-    if pb is not None:
+    if P2P:
         wait(pb, 240)
     rD = rate(W / "probe_d" / "losses.csv")
-    rP = rate(W / "probe_p" / "losses.csv") if pb is not None else 0.0
+    rP = rate(W / "probe_p" / "losses.csv") if P2P else 0.0
     rD, rP = rD or 300.0, rP or 300.0
     T = left()
-    p2p = f", pix2pix L1 {rP:.0f} img/s" if pb is not None else ""
+    p2p = f", pix2pix L1 {rP:.0f} img/s" if P2P else ""
     log(f"probe: deoldify gen {rD:.0f} img/s{p2p}; {T:.0f} s to train")
 
     # 2. plan: DeOldify gen 60 % of T; critic 2 epochs + GAN the rest. pix2pix L1 40 %, GAN 60 %.
@@ -189,7 +190,7 @@ def main() -> None:
     tune_p = ["--decay-epochs", str(e2), "--lr", "1e-4", *INIT_P] if FINETUNE else []
     pP = start(pix2pix_cmd(W / "P", T / 60, "--val-limit", "96", "--val-data", str(D / "val"),
                            "--pretrain-l1", str(e1), "--epochs", str(e2), *tune_p),
-               "P") if "pix2pix" in NETS else None
+               "P") if P2P else None
     if FINETUNE:
         tune_a = ["--freeze-epochs", "0", "--lr", LR_A, "--psnr-weight", PSNR_WEIGHT, *INIT_D]
     else:
@@ -207,7 +208,7 @@ def main() -> None:
                                 "--gan-ckpt-fraction", str(round(gan_f / 4, 3)), "--gan-lr",
                                 "7e-5", *INIT_D[2:]), "B")
         wait(pB, left() + 20)
-    if pP is not None:
+    if P2P:
         wait(pP, left() + 20)
     log("training done")
 
@@ -227,14 +228,14 @@ def export_all() -> None:
         jobs.append(("deoldify-ganmid", lambda p, m=mid: td.export(m, p)))
     jobs.append(("deoldify-gan", lambda p: td.export(W / "B" / "ckpt.pt", p)))
     p_snaps = sorted((W / "P").glob("G_epoch*.pt"))
-    if "pix2pix" in NETS and FINETUNE and len(p_snaps) >= 2:  # half-way down the LR's fall
+    if P2P and FINETUNE and len(p_snaps) >= 2:  # half-way down the LR's fall
         mid_p = p_snaps[len(p_snaps) // 2 - 1]
         plan["P_mid"] = mid_p.name
         jobs.append(("pix2pix-mid", lambda p: tp.export(mid_p, p, 192)))
-    elif "pix2pix" in NETS:
+    elif P2P:
         l1 = W / "P" / f"G_epoch{plan.get('p2p_l1_epochs', 0):03d}.pt"
         jobs.append(("pix2pix-l1", lambda p: tp.export(l1, p, 192)))
-    if "pix2pix" in NETS:
+    if P2P:
         jobs.append(("pix2pix-gan", lambda p: tp.export(W / "P" / "ckpt.pt", p, 192)))
     for name, fn in jobs:
         try:
