@@ -8,7 +8,9 @@ import argparse
 import atexit
 import os
 import shutil
+import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from PIL import Image  # noqa: E402
 
 from recolor import METHODS, RecolorError, load_image  # noqa: E402
 from recolor.color import gray_to_rgb, is_grayscale, luma  # noqa: E402
-from recolor.gallery import run_all  # noqa: E402
+from recolor.gallery import run_all, warm_up  # noqa: E402
 from recolor.images import fit_within  # noqa: E402
 from recolor.metrics import COLUMNS, LABELS, score  # noqa: E402
 from recolor.references import top_references  # noqa: E402
@@ -272,6 +274,14 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+def _warm_up() -> None:
+    """Load the networks while the server starts; say on stderr which methods cannot run."""
+    for cell in warm_up():
+        if cell.error:
+            print(f"recolor: {METHODS[cell.key].name} is unavailable: {cell.error}",
+                  file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
@@ -281,6 +291,7 @@ def main() -> None:
     # the five methods run side by side in threads: one torch thread each beats them all
     # fighting over every core (measured: benchmarks/transfer.py --threads 1 vs 2)
     torch.set_num_threads(int(os.environ.get("RECOLOR_TORCH_THREADS", 1)))
+    threading.Thread(target=_warm_up, name="recolor-warm-up", daemon=True).start()
     build_demo().launch(server_name=args.host, server_port=args.port, share=False,
                         allowed_paths=[str(EXAMPLES)], max_file_size=MAX_UPLOAD,
                         show_error=True, css=CSS)

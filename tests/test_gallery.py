@@ -61,3 +61,23 @@ def test_a_slow_method_times_out_alone(example_pair, patched):
 def test_placeholder_draws_text():
     tile = gallery.placeholder("model not available yet", (200, 120))
     assert tile.shape == (120, 200, 3) and tile.min() < 200  # some dark text pixels
+
+
+def test_warm_up_loads_the_networks(monkeypatch):
+    from recolor import learned
+    monkeypatch.setattr(learned, "_models", {})  # as in a fresh process
+    cells = gallery.warm_up()
+    assert [c.key for c in cells] == list(METHODS)
+    assert all(c.ok for c in cells), [c.caption for c in cells]
+    assert set(learned._models) == {"pix2pix", "deoldify"}
+
+
+def test_warm_up_names_a_missing_model(monkeypatch, tmp_path, capsys):
+    import app
+    from recolor import learned
+    monkeypatch.setattr(learned, "_models", {})
+    monkeypatch.setattr(learned, "WEIGHTS", tmp_path)
+    app._warm_up()
+    err = capsys.readouterr().err
+    assert "DeOldify is unavailable" in err and "pix2pix is unavailable" in err
+    assert "Mean/StD" not in err  # the transfers run without weights
