@@ -291,7 +291,8 @@ def main() -> None:
     # the five methods run side by side in threads: one torch thread each beats them all
     # fighting over every core (measured: benchmarks/transfer.py --threads 1 vs 2)
     torch.set_num_threads(int(os.environ.get("RECOLOR_TORCH_THREADS", 1)))
-    threading.Thread(target=_warm_up, name="recolor-warm-up", daemon=True).start()
+    if os.environ.get("RECOLOR_WARM_UP", "1") != "0":
+        threading.Thread(target=_warm_up, name="recolor-warm-up", daemon=True).start()
     build_demo().launch(server_name=args.host, server_port=args.port, share=False,
                         allowed_paths=[str(EXAMPLES)], max_file_size=MAX_UPLOAD,
                         show_error=True, css=CSS)

@@ -3,6 +3,7 @@
     python benchmarks/load.py                 # 20 clients x 3 requests, 512x512 photos
     python benchmarks/load.py --single        # one full five-method run, and each method in it
     python benchmarks/load.py --url http://127.0.0.1:7860/   # against a running app
+    python benchmarks/load.py --first         # a fresh server's first request, warm-up on/off
 
 Starts `python app.py` on a free loopback port unless --url is given. Every request either
 completes (five gallery items), is rejected cleanly (the queue is full: "busy, try again"), or
@@ -12,6 +13,7 @@ fails (anything else). Prints those counts, p50/p95 latency and the server's pea
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -28,9 +30,10 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import free_port  # noqa: E402
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})})
     import socket
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -71,6 +74,32 @@ def single(url: str, photo: str, ref: str) -> None:
         m = re.match(r"(.+?) · ([\d.]+) s$", item["caption"])
         print(f"{m.group(1):<22} {float(m.group(2)):>8.2f}" if m else f"{item['caption']}")
     print(f"{'whole gallery (HTTP)':<22} {total:>8.2f}")
+
+
+def first(photo: str, settle_s: float) -> None:
+    """A fresh server's first two requests, with the start-up warm-up off and on: what the first
+    visitor waits. Each server gets `settle_s` after it first answers HTTP."""
+    from gradio_client import Client, handle_file
+    rows = {}
+    for label, flag in (("warm-up off", "0"), ("warm-up on", "1")):
+        port = free_port()
+        proc = start_server(port, {"RECOLOR_WARM_UP": flag})
+        try:
+            time.sleep(settle_s)
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            times = []
+            for _ in range(2):
+                start = time.perf_counter()
+                client.predict(handle_file(photo), None, api_name="/colorize")
+                times.append(time.perf_counter() - start)
+            rows[label] = times
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print(f"{'server':<12} {'first s':>8} {'second s':>9}")
+    for label, (a, b) in rows.items():
+        print(f"{label:<12} {a:>8.2f} {b:>9.2f}")
+    print(f"first request, off / on: {rows['warm-up off'][0] / rows['warm-up on'][0]:.2f}x")
 
 
 def load(url: str, photo: str, ref: str, clients: int, requests: int, max_seconds: float) -> dict:
@@ -119,10 +148,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--url")
     p.add_argument("--single", action="store_true")
+    p.add_argument("--first", action="store_true")
+    p.add_argument("--settle", type=float, default=10.0, help="--first: seconds after start-up")
     p.add_argument("--clients", type=int, default=20)
     p.add_argument("--requests", type=int, default=3)
     p.add_argument("--max-seconds", type=float, default=600)
     args = p.parse_args()
+    if args.first:
+        with tempfile.TemporaryDirectory() as tmp:
+            first(inputs(Path(tmp))[0], args.settle)
+        return
     proc = None
     url = args.url
     if url is None:
