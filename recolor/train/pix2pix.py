@@ -237,9 +237,8 @@ def evaluate(weights: str | Path, data: str | Path, limit: int = 100, size: int 
     """Colorize the BT.601 gray of the first `limit` photos of `data` at their native size and
     compare with the originals: mean PSNR (RGB, 255), SSIM, CIEDE2000 and colourfulness, for
     the model and for the gray baseline. Optionally save a grid (gray | truth | ours)."""
-    from skimage.color import deltaE_ciede2000
-    from skimage.metrics import structural_similarity
-    from ..color import gray_to_rgb, luma, rgb_to_lab
+    from .. import metrics
+    from ..color import gray_to_rgb, luma
     from ..models.pix2pix import colorize
     from .data import list_colour_photos
     G = load_generator(str(weights))
@@ -252,11 +251,8 @@ def evaluate(weights: str | Path, data: str | Path, limit: int = 100, size: int 
         ours = colorize(G, gray, size)
         sums["truth_colourfulness"] = sums.get("truth_colourfulness", 0.0) + colourfulness(gt)
         for name, x in (("gray", gray), ("ours", ours)):
-            mse = np.mean((x.astype(np.float64) - gt) ** 2)
-            m = {"psnr": 10 * np.log10(255.0 ** 2 / max(mse, 1e-10)),
-                 "ssim": structural_similarity(x, gt, channel_axis=2, data_range=255),
-                 "ciede2000": float(np.mean(deltaE_ciede2000(rgb_to_lab(gt), rgb_to_lab(x)))),
-                 "colourfulness": colourfulness(x)}
+            m = {"psnr": metrics.psnr(x, gt), "ssim": metrics.ssim(x, gt),
+                 "ciede2000": metrics.delta_e(x, gt), "colourfulness": colourfulness(x)}
             for k, v in m.items():
                 sums[f"{name}_{k}"] = sums.get(f"{name}_{k}", 0.0) + float(v)
         if grid is not None and i < 5:
