@@ -16,12 +16,14 @@ from .registry import METHODS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
-# subcommands implemented elsewhere: name -> module exposing add_arguments(parser) and main(args)
+# subcommands implemented elsewhere (see add_plugins)
 _PLUGINS = {
-    "evaluate": "recolor.evaluate",
-    "build-references": "recolor.references",
-    "train": "recolor.train.cli",
-    "video": "recolor.video",
+    "evaluate": ("recolor.evaluate", "score every method against ground truth on a folder of "
+                 "colour photos"),
+    "build-references": ("recolor.references", "build the reference bank the transfers pick "
+                         "a colour reference from"),
+    "train": ("recolor.train.cli", "train pix2pix or DeOldify (`train NAME --help`)"),
+    "video": ("recolor.video", "colorize a video frame by frame, keeping its audio"),
 }
 
 
@@ -132,15 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="artistic, stable or video (default: from the file's shapes)")
     p.add_argument("--weights-dir", help="default: the app's weights/ folder")
     p.set_defaults(func=cmd_import_weights)
-    for name, module in _PLUGINS.items():
+    add_plugins(sub, _PLUGINS)
+    return parser
+
+
+def add_plugins(sub: argparse._SubParsersAction, plugins: dict[str, tuple[str, str]]) -> None:
+    """One subcommand per entry of `plugins` (name -> (module, one-line help)); the module
+    gives `add_arguments(parser)`, `main(args)` and, as its docstring, the description. A
+    module that cannot be imported (an optional dependency missing) is left out."""
+    for name, (module, help_line) in plugins.items():
         try:
             mod = importlib.import_module(module)
         except ImportError:
             continue
-        sp = sub.add_parser(name, help=(mod.__doc__ or "").strip().splitlines()[0])
+        sp = sub.add_parser(name, help=help_line, description=mod.__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(sp)
         sp.set_defaults(func=mod.main)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,3 +55,18 @@ def test_all_without_reference_picks_one_automatically(tmp_path, capsys):
     for key in ("pix2pix", "deoldify"):
         assert f"04_street_{key}.png" in written or "not available" in err
     assert rc == 0
+
+
+def test_help_lists_every_subcommand_with_its_line(capsys):
+    import pytest
+    from recolor.cli import _PLUGINS
+    from recolor.train.cli import TRAINERS
+    for argv, table in ((["--help"], _PLUGINS), (["train", "--help"], TRAINERS)):
+        with pytest.raises(SystemExit):
+            main(argv)
+        out = " ".join(capsys.readouterr().out.split())  # argparse wraps the lines
+        for name, (_, help_line) in table.items():
+            assert f"{name} {help_line}" in out
+    with pytest.raises(SystemExit):
+        main(["train", "deoldify", "--help"])
+    assert "NoGAN recipe, in three phases" in capsys.readouterr().out  # the module's docstring

@@ -2,21 +2,18 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 
-TRAINERS = {"pix2pix": "recolor.train.pix2pix", "deoldify": "recolor.train.deoldify"}
+# name -> (module, one-line help), as recolor.cli.add_plugins takes them
+TRAINERS = {
+    "pix2pix": ("recolor.train.pix2pix", "the paper's cGAN: U-Net L -> ab, PatchGAN, BCE + L1"),
+    "deoldify": ("recolor.train.deoldify", "our slim DeOldify, the NoGAN way: generator, "
+                 "critic, short GAN phase"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="model", required=True)
-    for name, module in TRAINERS.items():
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
-        sp = sub.add_parser(name, help=(mod.__doc__ or name).strip().splitlines()[0])
-        mod.add_arguments(sp)
-        sp.set_defaults(func=mod.main)
+    from ..cli import add_plugins  # noqa: PLC0415 - the top-level CLI imports this module
+    add_plugins(p.add_subparsers(dest="model", required=True), TRAINERS)
 
 
 def main(args: argparse.Namespace) -> int:
