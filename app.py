@@ -195,6 +195,13 @@ def _score_row(name: str, image: np.ndarray, truth: np.ndarray, seconds: float) 
 CSS = "#gallery .grid-wrap { min-height: 0; height: auto; }"
 
 
+def _shown(truth: str | None, candidates: list[str]) -> tuple[dict, dict, dict]:
+    """Show the ground truth and the scores only after a colour upload, and the suggested
+    references only when the app picked one; empty panels would only push the page down."""
+    return (gr.update(visible=truth is not None), gr.update(visible=truth is not None),
+            gr.update(visible=bool(candidates)))
+
+
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="recolor: colorize B/W photos five ways", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
@@ -233,13 +240,15 @@ def build_demo() -> gr.Blocks:
                 gray_out = gr.Image(label="Grayscale input", interactive=False, format="png")
                 ref_out = gr.Image(label="Reference used", interactive=False, format="png")
                 truth_out = gr.Image(label="Ground truth (colour upload)", interactive=False,
-                                     format="png")
+                                     format="png", type="filepath", visible=False,
+                                     elem_id="truth")
             scores = gr.Dataframe(headers=SCORE_HEADERS, label="Scores against the original "
-                                  "(colour uploads only)", interactive=False, elem_id="scores")
+                                  "(colour uploads only)", interactive=False, visible=False,
+                                  elem_id="scores")
             status = gr.Markdown(elem_id="status")
             suggestions = gr.Gallery(label="Suggested references (click one to use it)",
                                      columns=SUGGESTIONS, height=160, object_fit="contain",
-                                     allow_preview=False, elem_id="suggestions")
+                                     allow_preview=False, visible=False, elem_id="suggestions")
             candidates = gr.State([])
             examples = sorted(p for p in EXAMPLES.glob("*.jpg") if not p.stem.endswith("_ref"))
             gr.Examples([[str(p), str(p.with_name(p.stem + "_ref.jpg"))] for p in examples],
@@ -247,10 +256,14 @@ def build_demo() -> gr.Blocks:
                         elem_id="examples")
             outputs = [gallery, gray_out, ref_out, truth_out, scores, status, suggestions,
                        candidates]
-            run.click(colorize_all, [photo, reference, *controls], outputs, api_name="colorize")
+            layout = dict(fn=_shown, inputs=[truth_out, candidates],
+                          outputs=[truth_out, scores, suggestions], api_visibility="private")
+            run.click(colorize_all, [photo, reference, *controls], outputs,
+                      api_name="colorize").then(**layout)
             suggestions.select(use_suggestion, candidates, reference,
                                api_visibility="private").then(
-                colorize_all, [photo, reference, *controls], outputs, api_visibility="private")
+                colorize_all, [photo, reference, *controls], outputs,
+                api_visibility="private").then(**layout)
         with gr.Tab("Video", elem_id="tab-video"):
             gr.Markdown(f"Colorize a short B/W clip frame by frame (audio kept). At most "
                         f"{VIDEO_MAX_SECONDS:g} s from the start are processed here; the command "

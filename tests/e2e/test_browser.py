@@ -80,6 +80,24 @@ def test_upload_run_and_see_five_captioned_images(page):
     block = page.locator("#gallery").bounding_box()
     first = items.nth(0).bounding_box()
     assert block["height"] < first["height"] * 1.4, (block, first)
+    # a B/W photo with a reference: no ground truth, scores or suggestions to show
+    for panel in ("#truth", "#scores", "#suggestions"):
+        assert not page.locator(panel).is_visible(), panel
+
+
+def test_colour_upload_without_reference_shows_truth_scores_and_suggestions(page):
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.locator("#photo input[type=file]").set_input_files(str(EXAMPLES / "03_landscape_ref.jpg"))
+    page.locator("#photo img").first.wait_for()
+    page.locator("#run").click()
+    _wait_for_gallery(page)
+    for panel in ("#truth", "#scores", "#suggestions"):
+        page.locator(panel).wait_for(state="visible")
+    page.wait_for_function(  # a header row, then gray and the five methods
+        "() => document.querySelector('#scores [role=grid]')?.getAttribute('aria-rowcount') == 7")
+    assert page.locator('#scores [role=row][aria-rowindex="2"]').inner_text().startswith("gray")
+    assert page.locator("#suggestions .gallery-item img").count() == 6
+    page.screenshot(path=str(OUT / "colour_upload.png"), full_page=True)
 
 
 def test_clicking_an_example_fills_the_inputs(page):
