@@ -211,7 +211,7 @@ def grid_image(rows: list, keys: list[str], tile: int = 160) -> Image.Image:
     font = ImageFont.load_default(size=12)
     for j, h in enumerate(headers):
         draw.text((j * tile + 4, 4), h, fill="black", font=font)
-    for i, (name, gray, ref, outputs, truth) in enumerate(rows):
+    for i, (_name, gray, ref, outputs, truth) in enumerate(rows):
         images = [gray, ref, *[outputs.get(k) for k in keys], truth]
         for j, im in enumerate(images):
             x, y = j * tile, label_h + i * tile

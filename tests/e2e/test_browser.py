@@ -6,7 +6,6 @@ Screenshots go to tests/output/e2e/.
 """
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
