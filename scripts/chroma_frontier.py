@@ -43,22 +43,28 @@ def ensemble(gray: np.ndarray, method: str, passes: list[tuple[bool, dict]]) -> 
     options), Y kept. A method with a `saturation` option runs at 1, so that the gains are
     absolute whatever its weights' default. One plain pass is the method's own result (for
     DeOldify, its weights' own `passes`); several are each one prediction (`passes=1`)."""
-    names = {o.name for o in get_method(method).options}
-    if "saturation" in names:
-        passes = [(flip, {"saturation": "1", **options}) for flip, options in passes]
     if len(passes) == 1 and not passes[0][0]:  # one plain pass: the method's own result
-        return colorize(gray, method, **passes[0][1])
-    if "passes" in names:  # each listed pass is one prediction, whatever the weights' default
-        passes = [(flip, {"passes": "1", **options}) for flip, options in passes]
+        names = {o.name for o in get_method(method).options}
+        options = {"saturation": "1"} if "saturation" in names else {}
+        return colorize(gray, method, **{**options, **passes[0][1]})
+    yuv = rgb_to_yuv(gray)
+    uv = np.mean(pass_uvs(gray, method, passes), axis=0)
+    yuv[..., 1:] = np.clip(np.rint(uv), 0, 255).astype(np.uint8)
+    return yuv_to_rgb(yuv)
+
+
+def pass_uvs(gray: np.ndarray, method: str, passes: list[tuple[bool, dict]]) -> np.ndarray:
+    """Each pass's U, V (float64, passes x H x W x 2): one prediction each (`passes=1` for a
+    method with that option), mirrored back where the pass mirrored the photo, at gain 1."""
+    names = {o.name for o in get_method(method).options}
+    fixed = {k: v for k, v in (("saturation", "1"), ("passes", "1")) if k in names}
     uv = []
     for flip, options in passes:
         x = np.ascontiguousarray(gray[:, ::-1]) if flip else gray
-        out = colorize(x, method, **options)
+        out = colorize(x, method, **{**fixed, **options})
         uv.append(rgb_to_yuv(np.ascontiguousarray(out[:, ::-1]) if flip else out)[..., 1:]
                   .astype(np.float64))
-    yuv = rgb_to_yuv(gray)
-    yuv[..., 1:] = np.clip(np.rint(np.mean(uv, axis=0)), 0, 255).astype(np.uint8)
-    return yuv_to_rgb(yuv)
+    return np.stack(uv)
 
 
 def frontier(files: list[Path], method: str, gains: list[float],

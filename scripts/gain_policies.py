@@ -10,6 +10,9 @@ other policies on the same footing, PSNR where the mean colourfulness reaches th
 - `band`: the chroma's deviation from the photo's mean split at a Gaussian blur (sigma = short
   side / 32); the fine part's gain is the coarse part's times beta_fine / beta_coarse.
 - `uv`: U and V get gains in the ratio beta_V / beta_U.
+- `agreement` (with `--agreement-pass`, like chroma_frontier's `--pass`): the listed passes are
+  averaged, and each pixel's gain follows the quartile of the passes' spread it falls in
+  (beta per quartile), next to one uniform gain over the same average.
 
 The betas are least-squares slopes of the truth's chroma on the prediction's, pooled over the
 even half (each photo weighted by 1 / its gain-1 error, as a dB mean weighs it), and applied to
@@ -17,6 +20,9 @@ both halves: the odd half checks what the even half chose. The gain-1 results ar
 (`--cache`), so a second run only scores.
 
     python scripts/gain_policies.py --data ../shared/data/val --method deoldify
+    python scripts/gain_policies.py --data ../shared/data/val --method deoldify --powers '' \
+        --agreement-pass render_factor=14 --agreement-pass flip,render_factor=14 \
+        --agreement-pass render_factor=18 --agreement-pass flip,render_factor=18
 """
 from __future__ import annotations
 
@@ -29,7 +35,8 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the recolor package
-from chroma_frontier import TARGET_MARGIN, ensemble, psnr_at_target  # noqa: E402  (this folder)
+from chroma_frontier import (TARGET_MARGIN, ensemble, parse_pass, pass_uvs,  # noqa: E402
+                             psnr_at_target)  # (this folder)
 from recolor.color import gray_to_rgb, is_grayscale, luma, rgb_to_yuv, scale_chroma, yuv_to_rgb  # noqa: E402
 from recolor.evaluate import list_photos  # noqa: E402
 from recolor.images import load_image  # noqa: E402
@@ -59,6 +66,70 @@ def load(files: list[Path], method: str, cache: Path) -> list[dict]:
                        "cf": np.array([colourfulness(c) for c in curves]),
                        "truth_cf": colourfulness(truth)})
     return photos
+
+
+def load_passes(files: list[Path], method: str, passes: list[str], cache: Path) -> list[dict]:
+    """Each colour photo's truth and its passes' mean U, V (as `d` about the photo's mean,
+    the truth's `r` about it, weight `w` as in `parts`) and per-pixel spread `s`: the mean
+    over the passes of |UV - mean UV|^2. The passes' U, V are cached per photo."""
+    cache.mkdir(parents=True, exist_ok=True)
+    plan = "|".join(passes)
+    photos = []
+    for f in files:
+        truth = load_image(f, f.name)
+        if is_grayscale(truth):
+            continue
+        gray = gray_to_rgb(luma(truth))
+        npz = cache / f"{f.stem}.npz"
+        uv = None
+        if npz.exists():
+            with np.load(npz) as z:
+                uv = z["uv"] if str(z["plan"]) == plan else None
+        if uv is None:
+            uv = np.clip(np.rint(pass_uvs(gray, method, [parse_pass(t) for t in passes])),
+                         0, 255).astype(np.uint8)
+            np.savez_compressed(npz, uv=uv, plan=plan)
+        uv = uv.astype(np.float64)
+        m = uv.mean(0)
+        mean = m.reshape(-1, 2).mean(0)
+        yuv = rgb_to_yuv(gray)
+        yuv[..., 1:] = np.clip(np.rint(m), 0, 255).astype(np.uint8)
+        err = float(np.mean((yuv_to_rgb(yuv).astype(float) - truth) ** 2))
+        photos.append({"truth": truth, "gray": gray, "truth_cf": colourfulness(truth),
+                       "mean": mean, "d": m - mean, "s": ((uv - m) ** 2).sum(-1).mean(0),
+                       "r": rgb_to_yuv(truth)[..., 1:].astype(np.float64) - mean,
+                       "w": 1 / max(err, 1e-6)})
+    return photos
+
+
+def fit_agreement(photos: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """The spread's quartiles (pooled) and the slope of the truth's chroma deviation on the
+    prediction's in each quartile (pooled least squares, each photo weighted by `w`)."""
+    edges = np.quantile(np.concatenate([p["s"].ravel() for p in photos]), [0.25, 0.5, 0.75])
+    num, den = np.zeros(4), np.zeros(4)
+    for p in photos:
+        q = np.digitize(p["s"], edges)
+        for i in range(4):
+            d, r = p["d"][q == i], p["r"][q == i]
+            num[i] += p["w"] * float((d * r).sum())
+            den[i] += p["w"] * float((d * d).sum())
+    return edges, num / np.maximum(den, 1e-12)
+
+
+def map_curve(photos: list[dict], gain_map) -> list[tuple[float, float]]:
+    """Mean (CF, PSNR) over KS for the chroma mean + k * gain_map(photo) * d, Y kept."""
+    rows = []
+    for k in KS:
+        cfs, psnrs = [], []
+        for p in photos:
+            yuv = rgb_to_yuv(p["gray"])
+            uv = p["mean"] + k * gain_map(p)[..., None] * p["d"]
+            yuv[..., 1:] = np.clip(np.rint(uv), 0, 255).astype(np.uint8)
+            out = yuv_to_rgb(yuv)
+            cfs.append(colourfulness(out))
+            psnrs.append(psnr(out, p["truth"]))
+        rows.append((float(np.mean(cfs)), float(np.mean(psnrs))))
+    return rows
 
 
 def parts(p: dict) -> dict:
@@ -131,6 +202,8 @@ def main() -> None:
     p.add_argument("--method", required=True, help="a method with a saturation option")
     p.add_argument("--cache", default=None, help="gain-1 results (default runs/gain-cache/METHOD)")
     p.add_argument("--powers", default="-1,-0.75,-0.5,-0.25,0.25,0.5,0.75,1")
+    p.add_argument("--agreement-pass", dest="agreement", action="append", default=[],
+                   metavar="[flip,]OPT=V", help="a pass of the agreement policy (repeatable)")
     a = p.parse_args()
     files = list_photos(Path(a.data))
     cache = Path(a.cache or f"runs/gain-cache/{a.method}")
@@ -140,18 +213,30 @@ def main() -> None:
             ph["parts"] = parts(ph)
     ratios = fit_ratios(halves["even"])
     one = np.ones(2)
-    policies = {"uniform": lambda ph: power_curve(ph, 0.0)}
-    for pw in (float(x) for x in a.powers.split(",")):
-        policies[f"power {pw:g}"] = lambda ph, pw=pw: power_curve(ph, pw)
-    policies[f"band (fine/coarse {ratios['band']:.3f})"] = lambda ph: linear_curve(
-        ph, one, one * ratios["band"])
-    policies[f"uv (V/U {ratios['uv']:.3f})"] = lambda ph: linear_curve(
-        ph, np.array([1, ratios["uv"]]), np.array([1, ratios["uv"]]))
+    # policy -> (the halves' photos it is scored on, its curve over one half)
+    policies = {"uniform": (halves, lambda ph: power_curve(ph, 0.0))}
+    for pw in (float(x) for x in a.powers.split(",") if x.strip()):
+        policies[f"power {pw:g}"] = (halves, lambda ph, pw=pw: power_curve(ph, pw))
+    policies[f"band (fine/coarse {ratios['band']:.3f})"] = (halves, lambda ph: linear_curve(
+        ph, one, one * ratios["band"]))
+    policies[f"uv (V/U {ratios['uv']:.3f})"] = (halves, lambda ph: linear_curve(
+        ph, np.array([1, ratios["uv"]]), np.array([1, ratios["uv"]])))
+    if a.agreement:
+        agree = {name: load_passes(files[start::2], a.method, a.agreement, cache / "passes")
+                 for name, start in (("even", 0), ("odd", 1))}
+        edges, betas = fit_agreement(agree["even"])
+        ratio = betas / betas[0]
+        print(f"agreement: spread quartiles {np.round(edges, 2).tolist()}, slopes "
+              f"{np.round(betas, 3).tolist()} (most to least agreed)")
+        policies[f"uniform, the {len(a.agreement)} passes averaged"] = (agree, lambda ph: map_curve(
+            ph, lambda q: np.ones(q["s"].shape)))
+        policies["agreement"] = (agree, lambda ph: map_curve(
+            ph, lambda q: ratio[np.digitize(q["s"], edges)]))
     print(f"{a.method} on {a.data}: {len(halves['even'])} even and {len(halves['odd'])} odd "
           f"photos; ratios fitted on the even half\n")
     print("| policy | even score dB | odd score dB |\n|---|---|---|")
-    for name, curve in policies.items():
-        s = [score(curve(ph), ph) for ph in halves.values()]
+    for name, (sets, curve) in policies.items():
+        s = [score(curve(ph), ph) for ph in sets.values()]
         print(f"| {name} | " + " | ".join("not reached" if x is None else f"{x:.3f}" for x in s)
               + " |", flush=True)
 

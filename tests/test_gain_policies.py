@@ -44,6 +44,37 @@ def test_fit_ratios_recovers_the_slopes():
     assert ratios["band"] == pytest.approx(1.0, abs=0.05)  # each band scaled alike
 
 
+def test_fit_agreement_recovers_the_slope_per_quartile():
+    # the truth follows the prediction fully where the passes agree and half as much elsewhere
+    rng = np.random.default_rng(0)
+    photos = []
+    for _ in range(3):  # spreads in four separated bands of equal size: the quartiles
+        s = rng.permutation(np.repeat([0.0, 2.0, 4.0, 6.0], 500) + rng.uniform(0, 1, 2000))
+        s = s.reshape(40, 50)
+        d = rng.normal(0, 20, (40, 50, 2))
+        slope = np.where(s < 1, 1.0, 0.5)[..., None]
+        photos.append({"s": s, "d": d, "r": slope * d, "w": float(rng.uniform(0.5, 2))})
+    edges, betas = gp.fit_agreement(photos)
+    assert 1 < edges[0] < 2 < edges[1] < 4 < edges[2] < 6
+    assert betas == pytest.approx([1.0, 0.5, 0.5, 0.5], abs=1e-9)
+
+
+def test_map_curve_of_ones_is_one_uniform_gain():
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 256, (24, 32, 3)).astype(np.uint8)
+    gray = cf.gray_to_rgb(cf.luma(truth))
+    uv = cf.rgb_to_yuv(truth)[..., 1:].astype(np.float64) * 0.5 + 64
+    mean = uv.reshape(-1, 2).mean(0)
+    photo = {"truth": truth, "gray": gray, "mean": mean, "d": uv - mean, "s": np.zeros((24, 32))}
+    rows = gp.map_curve([photo], lambda q: np.ones(q["s"].shape))
+    k = 1.5
+    yuv = cf.rgb_to_yuv(gray)
+    yuv[..., 1:] = np.clip(np.rint(mean + k * (uv - mean)), 0, 255).astype(np.uint8)
+    want = cf.yuv_to_rgb(yuv)
+    i = int(np.argmin(np.abs(gp.KS - k)))
+    assert rows[i] == pytest.approx((cf.colourfulness(want), cf.psnr(want, truth)))
+
+
 @NEEDS_PIX2PIX
 def test_uniform_policy_is_chroma_frontiers_curve(tmp_path: Path, colour_photos):
     for i, rgb in enumerate(colour_photos[:2]):
@@ -72,3 +103,14 @@ def test_cli_prints_every_policy(tmp_path: Path, colour_photos):
     assert "2 even and 2 odd photos" in res.stdout
     for name in ("| uniform |", "| power -0.5 |", "| power 0.5 |", "| band (", "| uv ("):
         assert res.stdout.count(name) == 1, name
+    # the agreement policy: two passes, their U, V cached per photo
+    res = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path), "--method",
+                          "pix2pix", "--cache", str(tmp_path / "cache"), "--powers=",
+                          "--agreement-pass", "passes=1",
+                          "--agreement-pass", "flip,passes=1"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    for name in ("| uniform, the 2 passes averaged |", "| agreement |", "spread quartiles"):
+        assert res.stdout.count(name) == 1, name
+    assert "| power" not in res.stdout
+    assert len(list((tmp_path / "cache" / "passes").glob("*.npz"))) == 4
