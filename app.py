@@ -38,6 +38,7 @@ QUEUE_SIZE = int(os.environ.get("RECOLOR_QUEUE_SIZE", 16))
 MAX_UPLOAD = os.environ.get("RECOLOR_MAX_UPLOAD", "30mb")
 SUGGESTIONS = 6  # references offered when none is given
 VIDEO_MAX_SECONDS = float(os.environ.get("RECOLOR_VIDEO_MAX_SECONDS", 20))
+VIDEO_WORKERS = int(os.environ.get("RECOLOR_VIDEO_WORKERS", os.cpu_count() or 1))  # frames at once
 
 # the option controls, in registry order: (method key, option)
 OPTIONS = [(key, o) for key, m in METHODS.items() for o in m.options]
@@ -171,7 +172,7 @@ def colorize_video_ui(path: str | None, method: str, seconds: float,
         try:
             r = colorize_video(path, tmp / (Path(path).stem + "_color.mp4"), method,
                                max_seconds=min(float(seconds), VIDEO_MAX_SECONDS),
-                               progress=report)
+                               progress=report, workers=VIDEO_WORKERS)
         except (RecolorError, OSError) as e:
             raise gr.Error(str(e), title="Cannot colorize this video") from None
         notes = "".join(f" {n[0].upper()}{n[1:]}." for n in r.notes)

@@ -4,6 +4,7 @@ frame with each method (`recolor.video.colorize_video`); the table gives the out
 perfectly stable colorization of the pan would show, and the seconds per frame.
 
     python benchmarks/video.py [--methods deoldify pix2pix lab_mean] [--frames 48] [--side 320]
+    python benchmarks/video.py --methods deoldify --threads 1 --workers 2   # frames in parallel
 
 The clips are made from the examples' colour reference photos (from ../shared/data/val).
 """
@@ -54,6 +55,7 @@ def main() -> int:
     p.add_argument("--side", type=int, default=320)
     p.add_argument("--clips", type=int, default=3, help="examples used (one clip each)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, help="frames colorized at once")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     photos = sorted((ROOT / "examples").glob("*_ref.jpg"))[:args.clips]
@@ -69,10 +71,11 @@ def main() -> int:
             gray_f.append(chroma_flicker(list(read_frames(src))))
             for m in args.methods:
                 t = time.perf_counter()
-                r = colorize_video(src, Path(tmp) / f"{photo.stem}_{m}.mp4", m)
+                r = colorize_video(src, Path(tmp) / f"{photo.stem}_{m}.mp4", m,
+                                   workers=args.workers)
                 rows[m].append((r.flicker_out, (time.perf_counter() - t) / r.frames))
     print(f"{len(photos)} clips x {args.frames} frames, {args.side}x{args.side * 3 // 4}, "
-          f"torch threads {args.threads}\n")
+          f"torch threads {args.threads}, frames at once {args.workers}\n")
     print("| clip source | flicker (chroma change / frame) | ratio to the colour original | s / frame |")
     print("|---|---|---|---|")
     t = float(np.mean(truth))

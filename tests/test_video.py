@@ -47,6 +47,36 @@ def test_clip_is_colorized_frame_by_frame_with_its_audio(tmp_path: Path) -> None
     assert r.flicker_in < 0.5 < r.flicker_out < 20  # gray in (codec noise only), colour out
 
 
+def test_frames_in_parallel_keep_their_order(tmp_path: Path) -> None:
+    src = tmp_path / "in.mp4"
+    make_clip(src, frames=12, audio=False)
+    one = video.colorize_video(src, tmp_path / "one.mp4", "pix2pix", workers=1)
+    three = video.colorize_video(src, tmp_path / "three.mp4", "pix2pix", workers=3)
+    assert three.frames == one.frames == 12
+    assert three.flicker_out == pytest.approx(one.flicker_out, rel=1e-6)  # same frames, same order
+    a = list(video.read_frames(tmp_path / "one.mp4"))
+    b = list(video.read_frames(tmp_path / "three.mp4"))
+    assert max(np.abs(x.astype(int) - y).mean() for x, y in zip(a, b)) < 1.0
+
+
+def test_a_failing_frame_stops_the_parallel_run(tmp_path: Path, monkeypatch) -> None:
+    src = tmp_path / "in.mp4"
+    make_clip(src, frames=12, audio=False)
+    calls = []
+
+    def flaky(frame, method, reference=None, **options):
+        calls.append(1)
+        if len(calls) == 5:
+            raise video.RecolorError("frame 5 is broken")
+        return frame
+
+    monkeypatch.setattr(video, "colorize", flaky)
+    with pytest.raises(video.RecolorError, match="frame 5"):
+        video.colorize_video(src, tmp_path / "out.mp4", "lab_mean", reference=str(EXAMPLE),
+                             workers=2)
+    assert len(calls) < 12  # it stopped reading and colorizing after the failure
+
+
 def test_transfer_uses_one_reference_and_max_seconds_cuts(tmp_path: Path) -> None:
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
     make_clip(src, frames=12, audio=False)
