@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,8 +148,6 @@ def colorize_video(src: str | Path, dst: str | Path, method: str = "deoldify",
     keeps their order): with one torch thread each, that uses the cores better than one frame
     on several threads (``benchmarks/video.py --workers``)."""
     import time
-    from collections import deque  # noqa: PLC0415
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
     t0 = time.time()
     m = get_method(method)
