@@ -203,6 +203,16 @@ def _shown(truth: str | None, candidates: list[str]) -> tuple[dict, dict, dict]:
             gr.update(visible=bool(candidates)))
 
 
+def _compare(gray: str | None, evt: gr.SelectData) -> dict:
+    """The grayscale input and the clicked result in one before/after slider."""
+    value = evt.value if isinstance(evt.value, dict) else {}
+    image = (value.get("image") or {}).get("path")
+    if not gray or not image:
+        return gr.update(visible=False)
+    return gr.update(value=(gray, image), visible=True,
+                     label=f"Before / after: {value.get('caption') or 'result'} (drag the line)")
+
+
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="recolor: colorize B/W photos five ways", analytics_enabled=False,
                    delete_cache=(3600, 3600)) as demo:
@@ -237,8 +247,12 @@ def build_demo() -> gr.Blocks:
             gallery = gr.Gallery(label="Mean/StD · Lab mean · PDF · pix2pix · DeOldify",
                                  columns=len(METHODS), object_fit="contain", height="auto",
                                  format="png", elem_id="gallery")
+            compare = gr.ImageSlider(label="Before / after", type="filepath", format="png",
+                                     interactive=False, visible=False, max_height=600,
+                                     elem_id="compare")
             with gr.Row():
-                gray_out = gr.Image(label="Grayscale input", interactive=False, format="png")
+                gray_out = gr.Image(label="Grayscale input", interactive=False, format="png",
+                                    type="filepath")
                 ref_out = gr.Image(label="Reference used", interactive=False, format="png")
                 truth_out = gr.Image(label="Ground truth (colour upload)", interactive=False,
                                      format="png", type="filepath", visible=False,
@@ -261,6 +275,8 @@ def build_demo() -> gr.Blocks:
                           outputs=[truth_out, scores, suggestions], api_visibility="private")
             run.click(colorize_all, [photo, reference, *controls], outputs,
                       api_name="colorize").then(**layout)
+            run.click(lambda: gr.update(visible=False), None, compare, api_visibility="private")
+            gallery.select(_compare, gray_out, compare, api_visibility="private")
             suggestions.select(use_suggestion, candidates, reference,
                                api_visibility="private").then(
                 colorize_all, [photo, reference, *controls], outputs,

@@ -80,8 +80,14 @@ def test_upload_run_and_see_five_captioned_images(page):
     first = items.nth(0).bounding_box()
     assert block["height"] < first["height"] * 1.4, (block, first)
     # a B/W photo with a reference: no ground truth, scores or suggestions to show
-    for panel in ("#truth", "#scores", "#suggestions"):
+    for panel in ("#truth", "#scores", "#suggestions", "#compare"):
         assert not page.locator(panel).is_visible(), panel
+    # clicking a result puts it beside the input in a before/after slider
+    items.nth(len(METHODS) - 1).click()
+    page.locator("#compare img").first.wait_for(state="visible")
+    page.wait_for_function("() => document.querySelectorAll('#compare img').length == 2")
+    assert list(METHODS.values())[-1].name in page.locator("#compare").inner_text()
+    page.screenshot(path=str(OUT / "compare.png"), full_page=True)
 
 
 def test_colour_upload_without_reference_shows_truth_scores_and_suggestions(page):
