@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -46,16 +47,20 @@ GRID = np.round(np.arange(0.8, 3.001, 0.05), 2)  # per-photo curves for the unif
 KS = np.round(np.arange(1.0, 2.601, 0.05), 2)  # k traced for the band and uv policies
 
 
+def colour_photos(files: list[Path]) -> Iterator[tuple[Path, np.ndarray, np.ndarray]]:
+    """(file, truth, its BT.601 gray) for each colour photo of `files`; gray ones skipped."""
+    for f in files:
+        truth = load_image(f, f.name)
+        if not is_grayscale(truth):
+            yield f, truth, gray_to_rgb(luma(truth))
+
+
 def load(files: list[Path], method: str, cache: Path) -> list[dict]:
     """Each colour photo's truth and gain-1 result (computed once, cached), with its per-photo
     PSNR and colourfulness over the uniform gains of GRID."""
     cache.mkdir(parents=True, exist_ok=True)
     photos = []
-    for f in files:
-        truth = load_image(f, f.name)
-        if is_grayscale(truth):
-            continue
-        gray = gray_to_rgb(luma(truth))
+    for f, truth, gray in colour_photos(files):
         png = cache / f"{f.stem}.png"
         if not png.exists():
             Image.fromarray(ensemble(gray, method, [(False, {})])).save(png)  # at gain 1
@@ -75,11 +80,7 @@ def load_passes(files: list[Path], method: str, passes: list[str], cache: Path) 
     cache.mkdir(parents=True, exist_ok=True)
     plan = "|".join(passes)
     photos = []
-    for f in files:
-        truth = load_image(f, f.name)
-        if is_grayscale(truth):
-            continue
-        gray = gray_to_rgb(luma(truth))
+    for f, truth, gray in colour_photos(files):
         npz = cache / f"{f.stem}.npz"
         uv = None
         if npz.exists():
@@ -116,20 +117,24 @@ def fit_agreement(photos: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return edges, num / np.maximum(den, 1e-12)
 
 
-def map_curve(photos: list[dict], gain_map) -> list[tuple[float, float]]:
-    """Mean (CF, PSNR) over KS for the chroma mean + k * gain_map(photo) * d, Y kept."""
+def uv_curve(photos: list[dict], uv_at) -> list[tuple[float, float]]:
+    """Mean (CF, PSNR) over KS of each photo with the U, V `uv_at(photo, k)`, its Y kept."""
     rows = []
     for k in KS:
         cfs, psnrs = [], []
         for p in photos:
             yuv = rgb_to_yuv(p["gray"])
-            uv = p["mean"] + k * gain_map(p)[..., None] * p["d"]
-            yuv[..., 1:] = np.clip(np.rint(uv), 0, 255).astype(np.uint8)
+            yuv[..., 1:] = np.clip(np.rint(uv_at(p, k)), 0, 255).astype(np.uint8)
             out = yuv_to_rgb(yuv)
             cfs.append(colourfulness(out))
             psnrs.append(psnr(out, p["truth"]))
         rows.append((float(np.mean(cfs)), float(np.mean(psnrs))))
     return rows
+
+
+def map_curve(photos: list[dict], gain_map) -> list[tuple[float, float]]:
+    """`uv_curve` of the chroma mean + k * gain_map(photo) * d (per-pixel gains)."""
+    return uv_curve(photos, lambda p, k: p["mean"] + k * gain_map(p)[..., None] * p["d"])
 
 
 def parts(p: dict) -> dict:
@@ -179,21 +184,12 @@ def power_curve(photos: list[dict], power: float) -> list[tuple[float, float]]:
 
 def linear_curve(photos: list[dict], coarse: np.ndarray, fine: np.ndarray
                  ) -> list[tuple[float, float]]:
-    """Mean (CF, PSNR) over KS for the chroma mean + k * coarse_gain * coarse + k * fine_gain *
-    fine (gains per U, V), the input's Y kept."""
-    rows = []
-    for k in KS:
-        cfs, psnrs = [], []
-        for p in photos:
-            q = p["parts"]
-            yuv = rgb_to_yuv(p["gray"])
-            uv = q["mean"] + k * (coarse * q["coarse"] + fine * q["fine"])
-            yuv[..., 1:] = np.clip(np.rint(uv), 0, 255).astype(np.uint8)
-            out = yuv_to_rgb(yuv)
-            cfs.append(colourfulness(out))
-            psnrs.append(psnr(out, p["truth"]))
-        rows.append((float(np.mean(cfs)), float(np.mean(psnrs))))
-    return rows
+    """`uv_curve` of the chroma mean + k * coarse_gain * coarse + k * fine_gain * fine (gains
+    per U, V)."""
+    def uv_at(p: dict, k: float) -> np.ndarray:
+        q = p["parts"]
+        return q["mean"] + k * (coarse * q["coarse"] + fine * q["fine"])
+    return uv_curve(photos, uv_at)
 
 
 def main() -> None:
