@@ -266,21 +266,27 @@ def build_demo() -> gr.Blocks:
                                      allow_preview=False, visible=False, elem_id="suggestions")
             candidates = gr.State([])
             examples = sorted(p for p in EXAMPLES.glob("*.jpg") if not p.stem.endswith("_ref"))
-            gr.Examples([[str(p), str(p.with_name(p.stem + "_ref.jpg"))] for p in examples],
-                        inputs=[photo, reference], label="Examples (photo, reference)",
-                        elem_id="examples")
+            example_table = gr.Examples(
+                [[str(p), str(p.with_name(p.stem + "_ref.jpg"))] for p in examples],
+                inputs=[photo, reference], label="Examples (photo, reference; click one to run it)",
+                elem_id="examples")
             outputs = [gallery, gray_out, ref_out, truth_out, scores, status, suggestions,
                        candidates]
             layout = dict(fn=_shown, inputs=[truth_out, candidates],
                           outputs=[truth_out, scores, suggestions], api_visibility="private")
-            run.click(colorize_all, [photo, reference, *controls], outputs,
-                      api_name="colorize").then(**layout)
-            run.click(lambda: gr.update(visible=False), None, compare, api_visibility="private")
+            colorize = dict(fn=colorize_all, inputs=[photo, reference, *controls],
+                            outputs=outputs)
+            hide_compare = dict(fn=lambda: gr.update(visible=False), inputs=None,
+                                outputs=compare, api_visibility="private")
+            run.click(**colorize, api_name="colorize").then(**layout)
+            run.click(**hide_compare)
             gallery.select(_compare, gray_out, compare, api_visibility="private")
-            suggestions.select(use_suggestion, candidates, reference,
-                               api_visibility="private").then(
-                colorize_all, [photo, reference, *controls], outputs,
-                api_visibility="private").then(**layout)
+            # a clicked suggestion or example runs at once
+            for loaded in (suggestions.select(use_suggestion, candidates, reference,
+                                              api_visibility="private"),
+                           example_table.load_input_event):
+                loaded.then(**hide_compare).then(**colorize, api_visibility="private").then(
+                    **layout)
         with gr.Tab("Video", elem_id="tab-video"):
             gr.Markdown(f"Colorize a short B/W clip frame by frame (audio kept). At most "
                         f"{VIDEO_MAX_SECONDS:g} s from the start are processed here; the command "
