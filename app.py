@@ -272,15 +272,17 @@ def build_demo() -> gr.Blocks:
                 elem_id="examples")
             outputs = [gallery, gray_out, ref_out, truth_out, scores, status, suggestions,
                        candidates]
+            # instant layout updates skip the queue, so they never wait behind a colorization
             layout = dict(fn=_shown, inputs=[truth_out, candidates],
-                          outputs=[truth_out, scores, suggestions], api_visibility="private")
+                          outputs=[truth_out, scores, suggestions], api_visibility="private",
+                          queue=False)
             colorize = dict(fn=colorize_all, inputs=[photo, reference, *controls],
                             outputs=outputs)
             hide_compare = dict(fn=lambda: gr.update(visible=False), inputs=None,
-                                outputs=compare, api_visibility="private")
+                                outputs=compare, api_visibility="private", queue=False)
             run.click(**colorize, api_name="colorize").then(**layout)
             run.click(**hide_compare)
-            gallery.select(_compare, gray_out, compare, api_visibility="private")
+            gallery.select(_compare, gray_out, compare, api_visibility="private", queue=False)
             # a clicked suggestion or example runs at once
             for loaded in (suggestions.select(use_suggestion, candidates, reference,
                                               api_visibility="private"),
