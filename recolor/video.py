@@ -150,6 +150,7 @@ def colorize_video(src: str | Path, dst: str | Path, method: str = "deoldify",
     import time
 
     t0 = time.time()
+    workers = max(1, workers)
     m = get_method(method)
     meta = probe(src)
     fps = float(meta.get("fps") or 25.0)
@@ -177,7 +178,7 @@ def colorize_video(src: str | Path, dst: str | Path, method: str = "deoldify",
         if progress is not None:
             progress(n, expected)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="recolor-video")
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recolor-video")
     try:
         for frame in read_frames(src, max_frames):
             if m.needs_reference and ref is None:  # one reference for the whole clip
@@ -188,7 +189,7 @@ def colorize_video(src: str | Path, dst: str | Path, method: str = "deoldify",
                     ref = load_image(reference, "reference")
             pending.append((frame, pool.submit(colorize, frame, method, reference=ref,
                                                **options)))
-            if len(pending) > 2 * max(1, workers) or n == 0:  # the first frame alone
+            if len(pending) > 2 * workers or n == 0:  # the first frame alone
                 write_oldest()
         while pending:
             write_oldest()
