@@ -47,8 +47,12 @@ def ensemble(gray: np.ndarray, method: str, passes: list[tuple[bool, dict]]) -> 
         names = {o.name for o in get_method(method).options}
         options = {"saturation": "1"} if "saturation" in names else {}
         return colorize(gray, method, **{**options, **passes[0][1]})
+    return with_uv(gray, np.mean(pass_uvs(gray, method, passes), axis=0))
+
+
+def with_uv(gray: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """uint8 RGB with `gray`'s Y and the (float) U, V `uv`, rounded and clipped."""
     yuv = rgb_to_yuv(gray)
-    uv = np.mean(pass_uvs(gray, method, passes), axis=0)
     yuv[..., 1:] = np.clip(np.rint(uv), 0, 255).astype(np.uint8)
     return yuv_to_rgb(yuv)
 

@@ -37,8 +37,8 @@ from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the recolor package
 from chroma_frontier import (TARGET_MARGIN, ensemble, parse_pass, pass_uvs,  # noqa: E402
-                             psnr_at_target)  # (this folder)
-from recolor.color import gray_to_rgb, is_grayscale, luma, rgb_to_yuv, scale_chroma, yuv_to_rgb  # noqa: E402
+                             psnr_at_target, with_uv)  # (this folder)
+from recolor.color import gray_to_rgb, is_grayscale, luma, rgb_to_yuv, scale_chroma  # noqa: E402
 from recolor.evaluate import list_photos  # noqa: E402
 from recolor.images import load_image  # noqa: E402
 from recolor.metrics import colourfulness, psnr  # noqa: E402
@@ -53,6 +53,12 @@ def colour_photos(files: list[Path]) -> Iterator[tuple[Path, np.ndarray, np.ndar
         truth = load_image(f, f.name)
         if not is_grayscale(truth):
             yield f, truth, gray_to_rgb(luma(truth))
+
+
+def db_weight(pred: np.ndarray, truth: np.ndarray) -> float:
+    """1 / the prediction's MSE: how much a photo counts in a pooled fit, as a dB mean weighs
+    it (a small error moves PSNR more)."""
+    return 1 / max(float(np.mean((pred.astype(float) - truth) ** 2)), 1e-6)
 
 
 def load(files: list[Path], method: str, cache: Path) -> list[dict]:
@@ -93,13 +99,10 @@ def load_passes(files: list[Path], method: str, passes: list[str], cache: Path) 
         uv = uv.astype(np.float64)
         m = uv.mean(0)
         mean = m.reshape(-1, 2).mean(0)
-        yuv = rgb_to_yuv(gray)
-        yuv[..., 1:] = np.clip(np.rint(m), 0, 255).astype(np.uint8)
-        err = float(np.mean((yuv_to_rgb(yuv).astype(float) - truth) ** 2))
         photos.append({"truth": truth, "gray": gray, "truth_cf": colourfulness(truth),
                        "mean": mean, "d": m - mean, "s": ((uv - m) ** 2).sum(-1).mean(0),
                        "r": rgb_to_yuv(truth)[..., 1:].astype(np.float64) - mean,
-                       "w": 1 / max(err, 1e-6)})
+                       "w": db_weight(with_uv(gray, m), truth)})
     return photos
 
 
@@ -123,9 +126,7 @@ def uv_curve(photos: list[dict], uv_at) -> list[tuple[float, float]]:
     for k in KS:
         cfs, psnrs = [], []
         for p in photos:
-            yuv = rgb_to_yuv(p["gray"])
-            yuv[..., 1:] = np.clip(np.rint(uv_at(p, k)), 0, 255).astype(np.uint8)
-            out = yuv_to_rgb(yuv)
+            out = with_uv(p["gray"], uv_at(p, k))
             cfs.append(colourfulness(out))
             psnrs.append(psnr(out, p["truth"]))
         rows.append((float(np.mean(cfs)), float(np.mean(psnrs))))
@@ -145,7 +146,7 @@ def parts(p: dict) -> dict:
     d = yp[..., 1:] - mean
     coarse = np.stack([gaussian_filter(d[..., c], min(d.shape[:2]) / 32) for c in (0, 1)], -1)
     return {"mean": mean, "d": d, "coarse": coarse, "fine": d - coarse, "r": yt[..., 1:] - mean,
-            "w": 1 / max(float(np.mean((p["pred"].astype(float) - p["truth"]) ** 2)), 1e-6)}
+            "w": db_weight(p["pred"], p["truth"])}
 
 
 def fit_ratios(photos: list[dict]) -> dict[str, float]:
