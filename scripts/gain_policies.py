@@ -13,6 +13,12 @@ other policies on the same footing, PSNR where the mean colourfulness reaches th
 - `agreement` (with `--agreement-pass`, like chroma_frontier's `--pass`): the listed passes are
   averaged, and each pixel's gain follows the quartile of the passes' spread it falls in
   (beta per quartile), next to one uniform gain over the same average.
+- `oracle`: per-photo gains chosen with the truth (each photo's gain maximises PSNR + lambda * CF
+  on its GRID curve): what any per-photo policy could gain at most. Not a policy to ship.
+- `aim` (with `--aim-train DIR`): photo i gets the gain at which its colourfulness reaches
+  k * c_i, c_i a prediction of its truth's colourfulness: a ridge regression of log(1 + CF) on
+  our DeOldify encoder's pooled features of the gray photo, fitted on DIR (the train photos).
+  Printed next to the same aim with the truth's own c_i (an upper bound).
 
 The betas are least-squares slopes of the truth's chroma on the prediction's, pooled over the
 even half (each photo weighted by 1 / its gain-1 error, as a dB mean weighs it), and applied to
@@ -23,6 +29,8 @@ both halves: the odd half checks what the even half chose. The gain-1 results ar
     python scripts/gain_policies.py --data ../shared/data/val --method deoldify --powers '' \
         --agreement-pass render_factor=14 --agreement-pass flip,render_factor=14 \
         --agreement-pass render_factor=18 --agreement-pass flip,render_factor=18
+    python scripts/gain_policies.py --data ../shared/data/val --method deoldify --powers '' \
+        --oracle --aim-train ../shared/data/train
 """
 from __future__ import annotations
 
@@ -193,6 +201,81 @@ def linear_curve(photos: list[dict], coarse: np.ndarray, fine: np.ndarray
     return uv_curve(photos, uv_at)
 
 
+def oracle_curve(photos: list[dict]) -> list[tuple[float, float]]:
+    """Per-photo gains on GRID that maximise PSNR + lambda * CF, one point per lambda: the best
+    mean PSNR any per-photo gains reach at each mean colourfulness (they use the truth)."""
+    rows = []
+    for lam in np.exp(np.linspace(-6, 3, 400)):
+        i = [int(np.argmax(p["psnr"] + lam * p["cf"])) for p in photos]
+        rows.append((float(np.mean([p["cf"][j] for p, j in zip(photos, i)])),
+                     float(np.mean([p["psnr"][j] for p, j in zip(photos, i)]))))
+    return rows
+
+
+def aim_curve(photos: list[dict], aims: np.ndarray) -> list[tuple[float, float]]:
+    """Photo i at the gain where its colourfulness reaches k * aims[i] (within GRID), over k."""
+    rows = []
+    for k in np.arange(0.2, 3.0, 0.005):
+        g = [np.interp(k * c, p["cf"], GRID) if p["cf"][-1] > k * c else GRID[-1]
+             for p, c in zip(photos, aims)]
+        rows.append((float(np.mean([np.interp(x, GRID, p["cf"]) for x, p in zip(g, photos)])),
+                     float(np.mean([np.interp(x, GRID, p["psnr"]) for x, p in zip(g, photos)]))))
+    return rows
+
+
+def encoder_features(files: list[Path], cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(features, log(1 + truth CF)) of each colour photo of `files`: our DeOldify encoder and
+    middle block on its gray version at 256 x 256, mean- and max-pooled (cached in `cache`)."""
+    if cache.exists():
+        with np.load(cache) as z:
+            return z["x"], z["y"]
+    import torch  # noqa: PLC0415 - only this policy needs the network itself
+
+    from recolor.learned import WEIGHTS  # noqa: PLC0415
+    from recolor.models.deoldify import IMAGENET_MEAN, IMAGENET_STD, load_generator  # noqa: PLC0415
+    g = load_generator(WEIGHTS / "deoldify-slim.safetensors", optimize=False)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    xs, ys = [], []
+    for _, truth, gray in colour_photos(files):
+        small = np.asarray(Image.fromarray(gray[..., 0]).resize((256, 256), Image.BILINEAR))
+        x = (torch.tensor(small).float().div(255)[None, None].expand(1, 3, 256, 256) - mean) / std
+        with torch.inference_mode():
+            h = g.layers[3](g.layers[2](g.layers[1](g.layers[0](x))))
+        xs.append(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)[0].numpy())
+        ys.append(np.log1p(colourfulness(truth)))
+    x, y = np.array(xs, np.float64), np.array(ys)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, x=x, y=y)
+    return x, y
+
+
+def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    """Weights and intercept of ridge regression (the intercept not penalised)."""
+    xm, ym = x.mean(0), y.mean()
+    xc = x - xm
+    w = np.linalg.solve(xc.T @ xc + alpha * np.eye(x.shape[1]), xc.T @ (y - ym))
+    return w, float(ym - xm @ w)
+
+
+def fit_aim(x: np.ndarray, y: np.ndarray, folds: int = 5):
+    """A predictor of log(1 + CF) from features: standardised ridge, alpha by k-fold CV."""
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    z = (x - mu) / sd
+    fold = np.arange(len(y)) % folds
+
+    def cv_r(alpha: float) -> float:
+        pred = np.zeros_like(y)
+        for i in range(folds):
+            w, b = ridge(z[fold != i], y[fold != i], alpha)
+            pred[fold == i] = z[fold == i] @ w + b
+        return float(np.corrcoef(pred, y)[0, 1])
+
+    alpha = max(np.logspace(0, 5, 11), key=cv_r)
+    w, b = ridge(z, y, alpha)
+    return lambda xv: ((xv - mu) / sd) @ w + b
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="folder of colour photos")
@@ -201,6 +284,9 @@ def main() -> None:
     p.add_argument("--powers", default="-1,-0.75,-0.5,-0.25,0.25,0.5,0.75,1")
     p.add_argument("--agreement-pass", dest="agreement", action="append", default=[],
                    metavar="[flip,]OPT=V", help="a pass of the agreement policy (repeatable)")
+    p.add_argument("--oracle", action="store_true", help="per-photo gains chosen with the truth")
+    p.add_argument("--aim-train", default="", metavar="DIR",
+                   help="colour photos to fit the aim policy's colourfulness predictor on")
     a = p.parse_args()
     files = list_photos(Path(a.data))
     cache = Path(a.cache or f"runs/gain-cache/{a.method}")
@@ -229,6 +315,21 @@ def main() -> None:
             ph, lambda q: np.ones(q["s"].shape)))
         policies["agreement"] = (agree, lambda ph: map_curve(
             ph, lambda q: ratio[np.digitize(q["s"], edges)]))
+    if a.oracle:
+        policies["oracle: per-photo gains chosen with the truth (a bound)"] = (halves, oracle_curve)
+    if a.aim_train:
+        predict = fit_aim(*encoder_features(list_photos(Path(a.aim_train)), cache / "aim-train.npz"))
+        for name, start in (("even", 0), ("odd", 1)):
+            x, y = encoder_features(files[start::2], cache / f"aim-{name}.npz")
+            guess = predict(x)
+            print(f"aim: predicted log(1 + CF) against the truth's, {name} half: "
+                  f"r = {np.corrcoef(guess, y)[0, 1]:.3f}")
+            for ph, c in zip(halves[name], np.expm1(guess), strict=True):
+                ph["aim"] = c
+        policies["aim at the truth's colourfulness (a bound)"] = (
+            halves, lambda ph: aim_curve(ph, np.array([q["truth_cf"] for q in ph])))
+        policies["aim at the predicted colourfulness"] = (
+            halves, lambda ph: aim_curve(ph, np.array([q["aim"] for q in ph])))
     print(f"{a.method} on {a.data}: {len(halves['even'])} even and {len(halves['odd'])} odd "
           f"photos; ratios fitted on the even half\n")
     print("| policy | even score dB | odd score dB |\n|---|---|---|")

@@ -114,3 +114,56 @@ def test_cli_prints_every_policy(tmp_path: Path, colour_photos):
         assert res.stdout.count(name) == 1, name
     assert "| power" not in res.stdout
     assert len(list((tmp_path / "cache" / "passes").glob("*.npz"))) == 4
+
+
+def _curves(a: list[float], cost: list[float]) -> list[dict]:
+    """Synthetic photos: colourfulness a_i * gain, PSNR 30 - cost_i * (gain - 1)^2."""
+    return [{"cf": ai * gp.GRID, "psnr": 30 - ci * (gp.GRID - 1) ** 2, "truth_cf": 40.0}
+            for ai, ci in zip(a, cost)]
+
+
+def test_aim_at_the_photos_own_colourfulness_is_one_uniform_gain():
+    photos = _curves([10, 20, 40], [1, 2, 3])
+    rows = gp.aim_curve(photos, np.array([10.0, 20.0, 40.0]))
+    for c, s in rows[::40]:  # every photo at the same gain k: mean CF 70k/3
+        k = c / (70 / 3)
+        if gp.GRID[0] <= k <= gp.GRID[-1]:
+            assert s == pytest.approx(30 - 2 * (k - 1) ** 2, abs=1e-9)
+
+
+def test_oracle_beats_one_uniform_gain_where_costs_differ():
+    photos = _curves([20, 20], [0.5, 8])  # colour is cheap in the first photo only
+    uniform, oracle = gp.power_curve(photos, 0.0), gp.oracle_curve(photos)
+    assert gp.score(oracle, photos, 12) > gp.score(uniform, photos, 12) + 0.5  # at CF 28
+    same = _curves([20, 20], [2, 2])  # identical photos: nothing to gain
+    assert gp.score(gp.oracle_curve(same), same, 12) == pytest.approx(
+        gp.score(gp.power_curve(same, 0.0), same, 12), abs=0.02)
+
+
+def test_fit_aim_predicts_a_linear_target():
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (400, 30)) * rng.uniform(0.1, 10, 30)  # unequal scales: standardised
+    w = rng.normal(0, 1, 30) / x.std(0)
+    y = x @ w + rng.normal(0, 0.1, 400)
+    predict = gp.fit_aim(x[:300], y[:300])
+    assert np.corrcoef(predict(x[300:]), y[300:])[0, 1] > 0.95
+    wr, b = gp.ridge(x, x @ w + 3, 1e-9)
+    assert wr == pytest.approx(w, abs=1e-6) and b == pytest.approx(3, abs=1e-6)
+
+
+@NEEDS_PIX2PIX
+def test_cli_oracle_and_aim(tmp_path: Path, colour_photos):
+    for i, rgb in enumerate(colour_photos[:6]):
+        Image.fromarray(rgb[:64, :64]).save(tmp_path / f"{i}.png")
+    res = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path), "--method",
+                          "pix2pix", "--cache", str(tmp_path / "cache"), "--powers=", "--oracle",
+                          "--aim-train", str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    for name in ("| oracle: per-photo gains chosen with the truth (a bound) |",
+                 "| aim at the truth's colourfulness (a bound) |",
+                 "| aim at the predicted colourfulness |", "even half: r = ", "odd half: r = "):
+        assert res.stdout.count(name) == 1, name
+    # the encoder's features: the training folder's and each half's, cached
+    assert {f.name for f in (tmp_path / "cache").glob("aim-*.npz")} == {
+        "aim-train.npz", "aim-even.npz", "aim-odd.npz"}
