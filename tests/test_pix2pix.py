@@ -70,6 +70,18 @@ def test_dataset_skips_gray_and_scales(tiny: Path) -> None:
     assert -1.0 <= float(L.min()) and float(L.max()) <= 1.0 and float(ab.abs().max()) < 1.0
 
 
+def test_whole_crop_is_the_photo_stretched_as_deoldify_infers(tiny: Path) -> None:
+    np.random.seed(0)  # the flips drawn
+    ds = ColourPhotos(tiny, 32, crop="whole")
+    with Image.open(ds.files[0]) as im:
+        want = np.asarray(im.convert("RGB").resize((32, 32), Image.BILINEAR))
+    got = [ds._random_crop(Image.open(ds.files[0]).convert("RGB")) for _ in range(16)]
+    arrays = {np.asarray(g).tobytes() for g in got}
+    assert arrays == {want.tobytes(), np.ascontiguousarray(want[:, ::-1]).tobytes()}  # + mirror
+    with pytest.raises(ValueError, match="crop must be one of"):
+        ColourPhotos(tiny, 32, crop="centre")
+
+
 def test_loop_runs_losses_finite_weights_move(tiny: Path) -> None:
     torch.manual_seed(0)
     model = train.Pix2Pix(UNetClassic(num_downs=5, ngf=8), PatchGAN(ndf=8))

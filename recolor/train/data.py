@@ -38,21 +38,32 @@ def rgb_to_Lab_pair(rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     return lab[:1] / 50.0 - 1.0, lab[1:] / AB_SCALE
 
 
+CROPS = ("random", "whole")
+
+
 class ColourPhotos(Dataset):
-    """A folder of colour photos. train=True: random-resized crop + horizontal flip to `size`;
-    train=False: resize the short side to `size` and centre crop (deterministic)."""
+    """A folder of colour photos. train=True: random-resized crop + horizontal flip to `size`
+    (crop="whole": the whole photo stretched to the `size` square, bilinear, + flip: what the
+    DeOldify filter feeds its network); train=False: resize the short side to `size` and centre
+    crop (deterministic)."""
 
     def __init__(self, root: str | Path, size: int = 256, train: bool = True,
-                 limit: int | None = None, scale: tuple[float, float] = (0.3, 1.0)):
+                 limit: int | None = None, scale: tuple[float, float] = (0.3, 1.0),
+                 crop: str = "random"):
+        if crop not in CROPS:
+            raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {crop!r}")
         self.files = list_colour_photos(root, limit)
         if not self.files:
             raise FileNotFoundError(f"no colour photos under {root}")
-        self.size, self.train, self.scale = size, train, scale
+        self.size, self.train, self.scale, self.crop = size, train, scale, crop
 
     def __len__(self) -> int:
         return len(self.files)
 
     def _random_crop(self, im: Image.Image) -> Image.Image:
+        if self.crop == "whole":
+            im = im.resize((self.size, self.size), Image.BILINEAR)
+            return im.transpose(Image.FLIP_LEFT_RIGHT) if np.random.rand() < 0.5 else im
         W, H = im.size
         area = W * H
         for _ in range(10):

@@ -618,7 +618,8 @@ def main(args: argparse.Namespace) -> int:
     trainer = build(args, config, fresh=ckpt is None and not args.init)
     if ckpt is None and args.init:
         trainer.G.load_state_dict(init["G"])
-    ds = GrayColourPairs(args.data, args.size, train=True, limit=args.limit)
+    ds = GrayColourPairs(args.data, args.size, train=True, limit=args.limit,
+                         crop=args.crop)
     steps_per_epoch = max(1, len(ds) // args.batch)
     epochs = {"gen": args.gen_epochs, "crit": args.crit_epochs,
               "gan": int(np.ceil(args.gan_fraction))}

@@ -366,7 +366,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"resumed {args.resume}: {progress}")
     write_config(out, config, args)
 
-    train_ds = ColourPhotos(args.data, args.size, train=True, limit=args.limit)
+    train_ds = ColourPhotos(args.data, args.size, train=True, limit=args.limit,
+                            crop=args.crop)
     val_loader = None
     if args.val_data:
         val_ds = ColourPhotos(args.val_data, args.size, train=False, limit=args.val_limit)

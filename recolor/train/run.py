@@ -22,6 +22,9 @@ def add_run_arguments(p: argparse.ArgumentParser, ckpt_minutes: float) -> None:
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop (and save) after this")
     p.add_argument("--max-steps", type=int, default=0, help="stop (and save) at this step")
     p.add_argument("--limit", type=int, default=None, help="use only the first N photos")
+    p.add_argument("--crop", choices=("random", "whole"), default="random",
+                   help="training inputs: random-resized crops, or whole photos stretched to "
+                        "the --size square (as DeOldify's filter infers)")
     p.add_argument("--log-every", type=int, default=20, help="steps per CSV loss row")
     p.add_argument("--seed", type=int, default=0)
 
