@@ -298,3 +298,14 @@ def test_shipped_weights_colorize(path: Path) -> None:
     assert (np.abs(uv(more) - (mean + 1.3 * (uv(plain) - mean))).mean() < 1.0
             < np.abs(uv(more) - uv(plain)).mean())
     assert np.abs(uv(colorize(G, gray, saturation=0.5)) - 0.5 * uv(plain)).mean() < 1.0
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no weights/pix2pix-*.safetensors shipped yet")
+def test_eval_only_scores_ours_against_gray(tiny: Path, tmp_path: Path) -> None:
+    res = train.evaluate(SHIPPED[0], tiny, limit=3, size=64, grid=tmp_path / "grid.png")
+    assert res["gray_colourfulness"] == pytest.approx(0, abs=1e-6)  # gray has no colour
+    assert res["ours_colourfulness"] > 0 and res["truth_colourfulness"] > 0
+    for who in ("gray", "ours"):
+        assert 5 < res[f"{who}_psnr"] < 60 and 0 < res[f"{who}_ssim"] <= 1
+        assert res[f"{who}_ciede2000"] > 0
+    assert Image.open(tmp_path / "grid.png").size[1] == 3 * (160 + 4)  # a row per photo + gap

@@ -27,7 +27,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from ..color import lab_to_rgb_t
-from ..metrics import colourfulness, colourfulness_t
+from ..metrics import colourfulness_t
 from .blend import blend
 from .run import RunClock, add_run_arguments, one_thread, open_log, set_up, write_config
 from ..models.pix2pix import AB_SCALE, PatchGAN, build_generator, load_generator
@@ -249,10 +249,11 @@ def evaluate(weights: str | Path, data: str | Path, limit: int = 100, size: int 
         gt = np.asarray(Image.open(f).convert("RGB"))
         gray = gray_to_rgb(luma(gt))
         ours = colorize(G, gray, size)
-        sums["truth_colourfulness"] = sums.get("truth_colourfulness", 0.0) + colourfulness(gt)
+        sums["truth_colourfulness"] = (sums.get("truth_colourfulness", 0.0)
+                                       + metrics.colourfulness(gt))
         for name, x in (("gray", gray), ("ours", ours)):
             m = {"psnr": metrics.psnr(x, gt), "ssim": metrics.ssim(x, gt),
-                 "ciede2000": metrics.delta_e(x, gt), "colourfulness": colourfulness(x)}
+                 "ciede2000": metrics.delta_e(x, gt), "colourfulness": metrics.colourfulness(x)}
             for k, v in m.items():
                 sums[f"{name}_{k}"] = sums.get(f"{name}_{k}", 0.0) + float(v)
         if grid is not None and i < 5:
