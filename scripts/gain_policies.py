@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -225,10 +225,13 @@ def aim_curve(photos: list[dict], aims: np.ndarray) -> list[tuple[float, float]]
 
 def encoder_features(files: list[Path], cache: Path) -> tuple[np.ndarray, np.ndarray]:
     """(features, log(1 + truth CF)) of each colour photo of `files`: our DeOldify encoder and
-    middle block on its gray version at 256 x 256, mean- and max-pooled (cached in `cache`)."""
+    middle block on its gray version at 256 x 256, mean- and max-pooled (cached in `cache`,
+    reused only for the same files)."""
+    names = np.array([str(f.resolve()) for f in files])
     if cache.exists():
         with np.load(cache) as z:
-            return z["x"], z["y"]
+            if "files" in z and np.array_equal(z["files"], names):
+                return z["x"], z["y"]
     import torch  # noqa: PLC0415 - only this policy needs the network itself
 
     from recolor.learned import WEIGHTS  # noqa: PLC0415
@@ -246,7 +249,7 @@ def encoder_features(files: list[Path], cache: Path) -> tuple[np.ndarray, np.nda
         ys.append(np.log1p(colourfulness(truth)))
     x, y = np.array(xs, np.float64), np.array(ys)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, x=x, y=y)
+    np.savez(cache, x=x, y=y, files=names)
     return x, y
 
 
@@ -258,7 +261,8 @@ def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float
     return w, float(ym - xm @ w)
 
 
-def fit_aim(x: np.ndarray, y: np.ndarray, folds: int = 5):
+def fit_aim(x: np.ndarray, y: np.ndarray, folds: int = 5
+            ) -> Callable[[np.ndarray], np.ndarray]:
     """A predictor of log(1 + CF) from features: standardised ridge, alpha by k-fold CV."""
     mu, sd = x.mean(0), x.std(0) + 1e-6
     z = (x - mu) / sd
@@ -318,7 +322,8 @@ def main() -> None:
     if a.oracle:
         policies["oracle: per-photo gains chosen with the truth (a bound)"] = (halves, oracle_curve)
     if a.aim_train:
-        predict = fit_aim(*encoder_features(list_photos(Path(a.aim_train)), cache / "aim-train.npz"))
+        train = list_photos(Path(a.aim_train))
+        predict = fit_aim(*encoder_features(train, cache / "aim-train.npz"))
         for name, start in (("even", 0), ("odd", 1)):
             x, y = encoder_features(files[start::2], cache / f"aim-{name}.npz")
             guess = predict(x)

@@ -164,6 +164,19 @@ def test_cli_oracle_and_aim(tmp_path: Path, colour_photos):
                  "| aim at the truth's colourfulness (a bound) |",
                  "| aim at the predicted colourfulness |", "even half: r = ", "odd half: r = "):
         assert res.stdout.count(name) == 1, name
-    # the encoder's features: the training folder's and each half's, cached
+    # the encoder's features: the training folder's and each half's, cached, and reused
+    mtimes = {f.name: f.stat().st_mtime_ns for f in (tmp_path / "cache").glob("aim-*.npz")}
     assert {f.name for f in (tmp_path / "cache").glob("aim-*.npz")} == {
         "aim-train.npz", "aim-even.npz", "aim-odd.npz"}
+    other = tmp_path / "other"  # another training folder: its features are computed anew
+    other.mkdir()
+    for f in sorted(tmp_path.glob("*.png"))[:3]:
+        (other / f.name).write_bytes(f.read_bytes())
+    res = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path), "--method",
+                          "pix2pix", "--cache", str(tmp_path / "cache"), "--powers=",
+                          "--aim-train", str(other)], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    now = {f.name: f.stat().st_mtime_ns for f in (tmp_path / "cache").glob("aim-*.npz")}
+    assert now["aim-train.npz"] != mtimes["aim-train.npz"]
+    for half in ("aim-even.npz", "aim-odd.npz"):
+        assert now[half] == mtimes[half]
