@@ -180,15 +180,17 @@ def score(rows: list[tuple[float, float]], photos: list[dict], margin: float = T
     return psnr_at_target([{"cf": c, "psnr": s, "truth_cf": truth} for c, s in rows], margin)
 
 
+def at_gains(photos: list[dict], gains) -> tuple[float, float]:
+    """Mean (CF, PSNR) with photo i at gains[i], read off each photo's GRID curve."""
+    return (float(np.mean([np.interp(g, GRID, p["cf"]) for g, p in zip(gains, photos)])),
+            float(np.mean([np.interp(g, GRID, p["psnr"]) for g, p in zip(gains, photos)])))
+
+
 def power_curve(photos: list[dict], power: float) -> list[tuple[float, float]]:
     """Per-photo gains clip(k * (30 / a_i) ** power, 1, 3), read off each photo's GRID curve."""
     a = np.array([np.interp(1.0, GRID, p["cf"]) for p in photos])
-    rows = []
-    for k in np.arange(0.5, 4.0, 0.01):
-        g = np.clip(k * (30 / np.maximum(a, 1e-3)) ** power, 1, 3)
-        rows.append((float(np.mean([np.interp(x, GRID, p["cf"]) for x, p in zip(g, photos)])),
-                     float(np.mean([np.interp(x, GRID, p["psnr"]) for x, p in zip(g, photos)]))))
-    return rows
+    return [at_gains(photos, np.clip(k * (30 / np.maximum(a, 1e-3)) ** power, 1, 3))
+            for k in np.arange(0.5, 4.0, 0.01)]
 
 
 def linear_curve(photos: list[dict], coarse: np.ndarray, fine: np.ndarray
@@ -214,13 +216,9 @@ def oracle_curve(photos: list[dict]) -> list[tuple[float, float]]:
 
 def aim_curve(photos: list[dict], aims: np.ndarray) -> list[tuple[float, float]]:
     """Photo i at the gain where its colourfulness reaches k * aims[i] (within GRID), over k."""
-    rows = []
-    for k in np.arange(0.2, 3.0, 0.005):
-        g = [np.interp(k * c, p["cf"], GRID) if p["cf"][-1] > k * c else GRID[-1]
-             for p, c in zip(photos, aims)]
-        rows.append((float(np.mean([np.interp(x, GRID, p["cf"]) for x, p in zip(g, photos)])),
-                     float(np.mean([np.interp(x, GRID, p["psnr"]) for x, p in zip(g, photos)]))))
-    return rows
+    return [at_gains(photos, [np.interp(k * c, p["cf"], GRID) if p["cf"][-1] > k * c
+                              else GRID[-1] for p, c in zip(photos, aims)])
+            for k in np.arange(0.2, 3.0, 0.005)]
 
 
 def encoder_features(files: list[Path], cache: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -235,14 +233,13 @@ def encoder_features(files: list[Path], cache: Path) -> tuple[np.ndarray, np.nda
     import torch  # noqa: PLC0415 - only this policy needs the network itself
 
     from recolor.learned import WEIGHTS  # noqa: PLC0415
-    from recolor.models.deoldify import IMAGENET_MEAN, IMAGENET_STD, load_generator  # noqa: PLC0415
+    from recolor.models.deoldify import load_generator  # noqa: PLC0415
+    from recolor.train.deoldify import normalize  # noqa: PLC0415
     g = load_generator(WEIGHTS / "deoldify-slim.safetensors", optimize=False)
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     xs, ys = [], []
     for _, truth, gray in colour_photos(files):
         small = np.asarray(Image.fromarray(gray[..., 0]).resize((256, 256), Image.BILINEAR))
-        x = (torch.tensor(small).float().div(255)[None, None].expand(1, 3, 256, 256) - mean) / std
+        x = normalize(torch.tensor(small).float().div(255).expand(3, -1, -1))[None]
         with torch.inference_mode():
             h = g.layers[3](g.layers[2](g.layers[1](g.layers[0](x))))
         xs.append(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)[0].numpy())

@@ -12,6 +12,8 @@ from typing import Any, TextIO
 import numpy as np
 import torch
 
+from .data import CROPS
+
 
 def add_run_arguments(p: argparse.ArgumentParser, ckpt_minutes: float) -> None:
     """Device, threads, data workers, checkpoint interval, time/step limits, logging, seed."""
@@ -22,7 +24,7 @@ def add_run_arguments(p: argparse.ArgumentParser, ckpt_minutes: float) -> None:
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop (and save) after this")
     p.add_argument("--max-steps", type=int, default=0, help="stop (and save) at this step")
     p.add_argument("--limit", type=int, default=None, help="use only the first N photos")
-    p.add_argument("--crop", choices=("random", "whole"), default="random",
+    p.add_argument("--crop", choices=CROPS, default="random",
                    help="training inputs: random-resized crops, or whole photos stretched to "
                         "the --size square (as DeOldify's filter infers)")
     p.add_argument("--log-every", type=int, default=20, help="steps per CSV loss row")
