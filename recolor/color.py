@@ -120,7 +120,7 @@ def _scale_uv(yuv: np.ndarray, gain: float) -> None:
     Below 1 the chroma shrinks toward neutral (0: gray). Above 1 only its spread about the
     photo's mean U, V grows: the colours move apart while a colour cast stays as it is. On the
     val photos this costs less PSNR for the same colourfulness than scaling about neutral,
-    which amplifies a wrong cast with the rest (weights/README.md, tenth session)."""
+    which amplifies a wrong cast with the rest (weights/HISTORY.md, tenth session)."""
     if gain < 0:
         raise ValueError(f"a chroma gain must be >= 0, got {gain}")
     if gain != 1:
