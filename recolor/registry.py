@@ -77,7 +77,8 @@ _SEED = Option("seed", 0, "Seed of the random rotations (results are determinist
 _SATURATION = Option("saturation", 0.0, "Colour strength, the luminance kept: below 1 the colour "
                      "fades toward gray; above 1 the colours spread apart about the photo's mean "
                      "colour, which stays. 0: the weights' own default (1 unless their file sets "
-                     "one).", 0.0, 3.0, 0.05)
+                     "one). A file may also spend more of the gain on red-cyan than on "
+                     "blue-yellow (its v_exponent).", 0.0, 3.0, 0.05)
 
 
 def _passes(sizes: str, own: str) -> Option:

@@ -72,9 +72,11 @@ def pass_uvs(gray: np.ndarray, method: str, passes: list[tuple[bool, dict]]) -> 
 
 
 def frontier(files: list[Path], method: str, gains: list[float],
-             passes: list[tuple[bool, dict]] | None = None) -> list[dict]:
+             passes: list[tuple[bool, dict]] | None = None, v_exponent: float = 1.0
+             ) -> list[dict]:
     """Mean PSNR and colourfulness per gain over the colour photos in `files`, with the gray
-    baseline's PSNR and the truth's colourfulness alongside. `passes`: see `ensemble`."""
+    baseline's PSNR and the truth's colourfulness alongside. `passes`: see `ensemble`;
+    `v_exponent`: V's gain is the gain to this power (`color.scale_chroma`)."""
     psnrs = {g: [] for g in gains}
     cfs = {g: [] for g in gains}
     gray_psnr, truth_cf = [], []
@@ -87,7 +89,7 @@ def frontier(files: list[Path], method: str, gains: list[float],
         gray_psnr.append(psnr(gray, truth))
         truth_cf.append(colourfulness(truth))
         for g in gains:
-            scaled = out if g == 1 else scale_chroma(out, g)
+            scaled = out if g == 1 else scale_chroma(out, g, v_exponent)
             psnrs[g].append(psnr(scaled, truth))
             cfs[g].append(colourfulness(scaled))
     base, cf_truth = float(np.mean(gray_psnr)), float(np.mean(truth_cf))
@@ -120,12 +122,16 @@ def main() -> None:
     p.add_argument("--pass", dest="passes", action="append", default=[], metavar="[flip,]OPT=V",
                    help="average U, V over several passes (repeatable), e.g. "
                         "flip,render_factor=8")
+    p.add_argument("--v-exponent", type=float, default=1.0,
+                   help="V's gain is each gain to this power (1: one gain for U and V)")
     a = p.parse_args()
     files = list_photos(Path(a.data))[a.start::a.every]
     passes = [parse_pass(t) for t in a.passes] or None
-    rows = frontier(files, a.method, [float(g) for g in a.gains.split(",")], passes)
+    rows = frontier(files, a.method, [float(g) for g in a.gains.split(",")], passes,
+                    a.v_exponent)
     print(f"{a.method}: {rows[0]['images']} photos of {a.data} (from {a.start}, every "
-          f"{a.every}; passes: {' | '.join(a.passes) or 'one, plain'}); gray {rows[0]['gray_psnr']:.2f} dB, truth colourfulness "
+          f"{a.every}; passes: {' | '.join(a.passes) or 'one, plain'}; V exponent "
+          f"{a.v_exponent:g}); gray {rows[0]['gray_psnr']:.2f} dB, truth colourfulness "
           f"{rows[0]['truth_cf']:.2f}\n")
     print("| chroma gain | PSNR dB | vs gray | CF | ΔCF |\n|---|---|---|---|---|")
     for r in rows:

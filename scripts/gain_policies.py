@@ -10,6 +10,10 @@ other policies on the same footing, PSNR where the mean colourfulness reaches th
 - `band`: the chroma's deviation from the photo's mean split at a Gaussian blur (sigma = short
   side / 32); the fine part's gain is the coarse part's times beta_fine / beta_coarse.
 - `uv`: U and V get gains in the ratio beta_V / beta_U.
+- `V/U r` (with `--uv-ratios`): V's gain is r times U's. A unit of V buys 1.89x the
+  colourfulness per unit of RGB squared error that a unit of U buys (1.19), so r > 1 might pay.
+- `V exponent e` (with `--v-exponents`): U's gain k, V's k ** e, the form `color.scale_chroma`
+  takes (k = 1 leaves the prediction as it is).
 - `agreement` (with `--agreement-pass`, like chroma_frontier's `--pass`): the listed passes are
   averaged, and each pixel's gain follows the quartile of the passes' spread it falls in
   (beta per quartile), next to one uniform gain over the same average.
@@ -186,6 +190,13 @@ def at_gains(photos: list[dict], gains) -> tuple[float, float]:
             float(np.mean([np.interp(g, GRID, p["psnr"]) for g, p in zip(gains, photos)])))
 
 
+def exponent_curve(photos: list[dict], exponent: float) -> list[tuple[float, float]]:
+    """`uv_curve` with U's deviation from the photo's mean scaled by k and V's by k ** exponent
+    (what `color.scale_chroma(pred, k, exponent)` does)."""
+    return uv_curve(photos, lambda p, k: p["parts"]["mean"]
+                    + np.array([k, k ** exponent]) * p["parts"]["d"])
+
+
 def power_curve(photos: list[dict], power: float) -> list[tuple[float, float]]:
     """Per-photo gains clip(k * (30 / a_i) ** power, 1, 3), read off each photo's GRID curve."""
     a = np.array([np.interp(1.0, GRID, p["cf"]) for p in photos])
@@ -285,6 +296,10 @@ def main() -> None:
     p.add_argument("--powers", default="-1,-0.75,-0.5,-0.25,0.25,0.5,0.75,1")
     p.add_argument("--agreement-pass", dest="agreement", action="append", default=[],
                    metavar="[flip,]OPT=V", help="a pass of the agreement policy (repeatable)")
+    p.add_argument("--uv-ratios", default="", metavar="R,R,...",
+                   help="fixed V/U gain ratios to score beside the uniform gain")
+    p.add_argument("--v-exponents", default="", metavar="E,E,...",
+                   help="V's gain as U's to these powers, scored beside the uniform gain")
     p.add_argument("--oracle", action="store_true", help="per-photo gains chosen with the truth")
     p.add_argument("--aim-train", default="", metavar="DIR",
                    help="colour photos to fit the aim policy's colourfulness predictor on")
@@ -305,6 +320,11 @@ def main() -> None:
         ph, one, one * ratios["band"]))
     policies[f"uv (V/U {ratios['uv']:.3f})"] = (halves, lambda ph: linear_curve(
         ph, np.array([1, ratios["uv"]]), np.array([1, ratios["uv"]])))
+    for r in (float(x) for x in a.uv_ratios.split(",") if x.strip()):
+        gains = np.array([1, r])
+        policies[f"V/U {r:g}"] = (halves, lambda ph, g=gains: linear_curve(ph, g, g))
+    for e in (float(x) for x in a.v_exponents.split(",") if x.strip()):
+        policies[f"V exponent {e:g}"] = (halves, lambda ph, e=e: exponent_curve(ph, e))
     if a.agreement:
         agree = {name: load_passes(files[start::2], a.method, a.agreement, cache / "passes")
                  for name, start in (("even", 0), ("odd", 1))}

@@ -5,6 +5,7 @@ without the training checkpoint: the GPU lease brings back only exported files.
     python scripts/retune_weights.py IN.safetensors OUT.safetensors --infer-size 160    # pix2pix
     python scripts/retune_weights.py IN.safetensors OUT.safetensors --passes 4          # either
     python scripts/retune_weights.py IN.safetensors OUT.safetensors --saturation 1.3    # either
+    python scripts/retune_weights.py IN.safetensors OUT.safetensors --v-exponent 1.6    # either
     python scripts/retune_weights.py A.safetensors OUT.safetensors --blend B.safetensors 0.9
 
 ``--blend B ALPHA`` writes ``(1 - ALPHA) * A + ALPHA * B`` (network interpolation, as
@@ -35,6 +36,8 @@ def main() -> None:
     p.add_argument("--infer-size", type=int, help="pix2pix: the working short side")
     p.add_argument("--saturation", type=float,
                    help="either network: the default chroma gain (`color.scale_chroma`)")
+    p.add_argument("--v-exponent", type=float,
+                   help="either network: V's gain is the saturation to this power")
     p.add_argument("--blend", nargs=2, metavar=("B", "ALPHA"))
     p.add_argument("--source", help="the metadata's source (default: the input's)")
     a = p.parse_args()
@@ -60,6 +63,12 @@ def main() -> None:
         config["saturation"] = a.saturation
         if meta.get("format") == "deoldify":
             meta["saturation"] = str(a.saturation)
+    if a.v_exponent is not None:
+        if a.v_exponent <= 0:
+            p.error("--v-exponent must be > 0")
+        config["v_exponent"] = a.v_exponent
+        if meta.get("format") == "deoldify":
+            meta["v_exponent"] = str(a.v_exponent)
     meta["config"] = json.dumps(config)
     if a.source:
         meta["source"] = a.source

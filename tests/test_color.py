@@ -87,6 +87,27 @@ def test_scale_chroma_keeps_luma_and_scales_colour(ordinary_photo):
         scale_chroma(rgb, -0.5)
 
 
+def test_v_exponent_spends_the_gain_on_v(ordinary_photo):
+    # U's deviation from the mean is scaled by the gain, V's by the gain to the exponent; at
+    # gain 1 nothing moves whatever the exponent, and exponent 1 is the plain gain
+    rgb = ordinary_photo
+    uv, mean = signed_uv(rgb), signed_uv(rgb).mean((0, 1))
+    out = signed_uv(scale_chroma(rgb, 1.5, v_exponent=1.6))
+    inside = (rgb > 40).all(-1) & (rgb < 215).all(-1)  # away from the gamut's clipping
+    want = mean + np.array([1.5, 1.5 ** 1.6]) * (uv - mean)
+    assert np.abs(out - want)[inside].mean(0).max() < 0.6
+    assert out[..., 1].std() > 1.2 * signed_uv(scale_chroma(rgb, 1.5))[..., 1].std()
+    assert scale_chroma(rgb, 1.0, v_exponent=2.0) is rgb
+    assert np.array_equal(scale_chroma(rgb, 1.3, 1.0), scale_chroma(rgb, 1.3))
+    gray = gray_to_rgb(luma(rgb))  # keep_luma takes the same exponent in its one pass
+    kept = signed_uv(keep_luma(rgb, gray, 1.3, 1.6))
+    assert np.abs(kept - (mean + np.array([1.3, 1.3 ** 1.6]) * (uv - mean)))[inside].mean(0).max() < 0.6
+    less = signed_uv(scale_chroma(rgb, 0.5, v_exponent=2.0))  # below 1: V fades faster
+    assert np.abs(less - np.array([0.5, 0.25]) * uv)[inside].mean(0).max() < 0.6
+    with pytest.raises(ValueError):
+        scale_chroma(rgb, 1.2, v_exponent=0.0)
+
+
 def test_chroma_gain_above_one_keeps_the_cast_below_one_fades_to_gray(ordinary_photo):
     # above 1 the colours spread about the photo's mean U, V, which stays; below 1 all chroma
     # shrinks toward neutral, so 0.5 halves the mean too

@@ -19,6 +19,9 @@ gp = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gp)
 import chroma_frontier as cf  # noqa: E402
 
+from recolor import color as cc  # noqa: E402
+from recolor.metrics import colourfulness, psnr  # noqa: E402
+
 NEEDS_PIX2PIX = pytest.mark.skipif(not (ROOT / "weights" / "pix2pix-mnv2.safetensors").is_file(),
                                    reason="needs the shipped pix2pix weights")
 
@@ -93,15 +96,35 @@ def test_uniform_policy_is_chroma_frontiers_curve(tmp_path: Path, colour_photos)
 
 
 @NEEDS_PIX2PIX
+def test_exponent_curve_is_what_scale_chroma_ships(tmp_path: Path, colour_photos):
+    # the V-exponent policy scores exactly the product's saturation with a v_exponent
+    for i, rgb in enumerate(colour_photos[:2]):
+        Image.fromarray(rgb[:96, :128]).save(tmp_path / f"{i}.png")
+    photos = gp.load(sorted(tmp_path.glob("*.png")), "pix2pix", tmp_path / "cache")
+    for ph in photos:
+        ph["parts"] = gp.parts(ph)
+    rows = dict(zip(gp.KS, gp.exponent_curve(photos, 1.6)))
+    for k in (1.0, 1.5):
+        outs = [cc.scale_chroma(ph["pred"], k, 1.6) for ph in photos]
+        want = (np.mean([colourfulness(o) for o in outs]),
+                np.mean([psnr(o, ph["truth"]) for o, ph in zip(outs, photos)]))
+        assert rows[k] == pytest.approx(want, abs=0.02)
+    assert rows[1.5] != pytest.approx(dict(zip(gp.KS, gp.exponent_curve(photos, 1.0)))[1.5],
+                                      abs=0.01)
+
+
+@NEEDS_PIX2PIX
 def test_cli_prints_every_policy(tmp_path: Path, colour_photos):
     for i, rgb in enumerate(colour_photos[:4]):
         Image.fromarray(rgb[:64, :64]).save(tmp_path / f"{i}.png")
     res = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path), "--method",
-                          "pix2pix", "--cache", str(tmp_path / "cache"), "--powers=-0.5,0.5"],
+                          "pix2pix", "--cache", str(tmp_path / "cache"), "--powers=-0.5,0.5",
+                          "--uv-ratios", "1.2", "--v-exponents", "1.5"],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     assert "2 even and 2 odd photos" in res.stdout
-    for name in ("| uniform |", "| power -0.5 |", "| power 0.5 |", "| band (", "| uv ("):
+    for name in ("| uniform |", "| power -0.5 |", "| power 0.5 |", "| band (", "| uv (",
+                 "| V/U 1.2 |", "| V exponent 1.5 |"):
         assert res.stdout.count(name) == 1, name
     # the agreement policy: two passes, their U, V cached per photo
     res = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path), "--method",

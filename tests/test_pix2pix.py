@@ -298,6 +298,11 @@ def test_shipped_weights_colorize(path: Path) -> None:
     assert (np.abs(uv(more) - (mean + 1.3 * (uv(plain) - mean))).mean() < 1.0
             < np.abs(uv(more) - uv(plain)).mean())
     assert np.abs(uv(colorize(G, gray, saturation=0.5)) - 0.5 * uv(plain)).mean() < 1.0
+    # a config "v_exponent" spends the gain on V: V's spread grows by 1.3 ** 2, U's by 1.3
+    G.config = {**G.config, "v_exponent": 2.0}
+    vexp = uv(colorize(G, gray))
+    assert np.abs(vexp - (mean + np.array([1.3, 1.69]) * (uv(plain) - mean))).mean() < 1.0
+    assert np.abs(vexp[..., 1] - uv(more)[..., 1]).mean() > 0.5
 
 
 @pytest.mark.skipif(not SHIPPED, reason="no weights/pix2pix-*.safetensors shipped yet")

@@ -41,8 +41,12 @@ def test_blend_and_infer_size(tmp_path: Path) -> None:
     assert "blend(a.pt" in out_meta["source"]
     with pytest.raises(subprocess.CalledProcessError):  # 1, 2 or 4
         retune(tmp_path / "a.safetensors", tmp_path / "bad.safetensors", "--passes", 3)
-    retune(tmp_path / "a.safetensors", tmp_path / "two.safetensors", "--passes", 2)
-    assert json.loads(read(tmp_path / "two.safetensors")[1]["config"])["passes"] == 2
+    retune(tmp_path / "a.safetensors", tmp_path / "two.safetensors", "--passes", 2,
+           "--v-exponent", 1.6)
+    config = json.loads(read(tmp_path / "two.safetensors")[1]["config"])
+    assert config["passes"] == 2 and config["v_exponent"] == 1.6
+    with pytest.raises(subprocess.CalledProcessError):  # an exponent must be > 0
+        retune(tmp_path / "a.safetensors", tmp_path / "bad.safetensors", "--v-exponent", 0)
 
 
 def test_deoldify_render_factor_and_manifest(tmp_path: Path) -> None:
@@ -55,9 +59,10 @@ def test_deoldify_render_factor_and_manifest(tmp_path: Path) -> None:
     out = tmp_path / "weights" / "deoldify-slim.safetensors"
     out.parent.mkdir()
     retune(src, out, "--render-factor", 10, "--source", "run/G_gan_0002.pt", "--saturation", 1.6,
-           "--passes", 4)
+           "--passes", 4, "--v-exponent", 1.5)
     model = load_generator(out, optimize=False)
     assert model.render_factor == 10 and model.saturation == 1.6 and model.passes == 4
+    assert model.v_exponent == 1.5 and load_generator(src, optimize=False).v_exponent == 1.0
     new, meta = read(out)
     assert all(torch.equal(new[k], v) for k, v in sd.items())  # weights untouched
     assert json.loads(meta["config"])["render_factor"] == 10

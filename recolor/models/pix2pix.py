@@ -236,7 +236,7 @@ def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None,
     `passes` averages ab over the mirror image (2) and working sizes `size` - 32 and + 32 (4;
     `passes.pass_plan`); 0: the weights' own (their config's `passes`, else 1).
     `saturation` scales the chroma in that same step (`color.keep_luma`); 0: the weights' own
-    (their config's `saturation`, else 1).
+    (their config's `saturation`, else 1); V's gain is that to the config's `v_exponent` (else 1).
     Stateless, so one model can serve several threads at once.
     """
     if rgb.ndim == 2:
@@ -263,4 +263,4 @@ def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None,
         out = lab_to_rgb_t(torch.cat([L[..., None], ab], -1))
     out = np.clip(np.rint(out.numpy() * 255.0), 0, 255).astype(np.uint8)
     gain = saturation or float(config.get("saturation", 1.0))
-    return keep_luma(out, rgb[..., :3], gain)
+    return keep_luma(out, rgb[..., :3], gain, float(config.get("v_exponent", 1.0)))
