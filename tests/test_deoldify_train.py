@@ -313,11 +313,14 @@ def test_shipped_slim_weights_are_ours_and_colorize() -> None:
     # the saturation option scales that chroma; 0 (default): the file's own gain, else 1
     # (applied when the input's luma is put back on the prediction's resized colour)
     from recolor.color import keep_luma
+    # (V's gain: the saturation to the file's v_exponent)
     assert G.saturation == float(meta.get("saturation") or 1.0)
+    assert G.v_exponent == float(meta.get("v_exponent") or 1.0)
     raw = api_colorize(gray, "deoldify", saturation=1.0, post_process=False)
-    assert np.array_equal(out, keep_luma(raw, gray, G.saturation))
+    assert np.array_equal(out, keep_luma(raw, gray, G.saturation, G.v_exponent))
     more = api_colorize(gray, "deoldify", saturation=1.4)
-    assert np.array_equal(more, keep_luma(raw, gray, 1.4)) and not np.array_equal(more, out)
+    assert np.array_equal(more, keep_luma(raw, gray, 1.4, G.v_exponent))
+    assert not np.array_equal(more, out)
 
 
 def test_init_from_an_exported_safetensors_file(tiny: Path, tmp_path: Path) -> None:

@@ -466,6 +466,7 @@ def load_generator(src: str | os.PathLike | Mapping[str, torch.Tensor], arch: st
     # what the weights were made for: upstream's 35 for official checkpoints, ours in metadata
     model.render_factor = int(meta.get("render_factor") or DEFAULT_RENDER_FACTOR)
     model.saturation = float(meta.get("saturation") or 1.0)
+    model.v_exponent = float(meta.get("v_exponent") or 1.0)
     model.passes = int(meta.get("passes") or 1)
     if optimize:
         prepare_for_inference(model, winograd=winograd)
@@ -609,7 +610,8 @@ def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAU
     own (1, upstream's single pass, unless their metadata says otherwise).
     ``saturation`` scales the chroma (in ``color.keep_luma``'s pass, or ``color.scale_chroma``
     without post-processing); 0: the weights' own (1 unless their metadata says otherwise;
-    official checkpoints: 1)."""
+    official checkpoints: 1). V's gain is the saturation to the weights' ``v_exponent`` (1
+    unless their metadata says otherwise)."""
     a = np.asarray(rgb_uint8)
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=-1)
@@ -623,4 +625,5 @@ def colorize(model: nn.Module, rgb_uint8: np.ndarray, render_factor: int = DEFAU
     plan = pass_plan(int(render_factor), int(passes or getattr(model, "passes", 1)), step=2)
     color = _render(model, Image.fromarray(a), plan)
     gain = saturation or getattr(model, "saturation", 1.0)
-    return keep_luma(color, a, gain) if post_process else scale_chroma(color.copy(), gain)
+    ve = getattr(model, "v_exponent", 1.0)
+    return keep_luma(color, a, gain, ve) if post_process else scale_chroma(color.copy(), gain, ve)
