@@ -334,3 +334,20 @@ def test_import_weights_refuses_code(tmp_path) -> None:
 def test_build_unknown_arch() -> None:
     with pytest.raises(ValueError):
         D.build_generator("nope")
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 7, 9), (2, 3, 1, 4), (1, 8, 16, 16)])
+def test_inference_blur_is_upstreams_pad_and_pool(shape) -> None:
+    """Without autograd the blur is computed in place by shifted sums: the same numbers as
+    replication pad + 2x2 average pool (what training and upstream run), odd sizes included."""
+    x = torch.rand(*shape)
+    want = nn.AvgPool2d(2, stride=1)(nn.ReplicationPad2d((1, 0, 1, 0))(x))
+    got = D._blur_(x.clone())
+    assert got.shape == x.shape and (got - want).abs().max().item() < 1e-6
+    torch.manual_seed(0)
+    block = D.PixelShuffleICNR(4, 3, bn=False).eval()
+    y = torch.rand(1, 4, 5, 6)
+    with torch.no_grad():
+        fast = block(y)
+    slow = block(y)  # grad mode: the modules themselves
+    assert slow.requires_grad and (fast - slow).abs().max().item() < 1e-6

@@ -165,7 +165,23 @@ class PixelShuffleICNR(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blur(self.pad(self.shuf(self.relu(self.conv(x)))))
+        x = self.shuf(self.relu(self.conv(x)))
+        if torch.is_grad_enabled():
+            return self.blur(self.pad(x))
+        return _blur_(x)
+
+
+def _blur_(x: torch.Tensor) -> torch.Tensor:
+    """``AvgPool2d(2, stride=1)(ReplicationPad2d((1, 0, 1, 0))(x))`` without autograd, computed
+    in ``x`` (which it overwrites): each pixel averaged with its upper, left and upper-left
+    neighbours, the first row and column replicated. A third of the pooling's time on the
+    CPU, where that pooling took ~8 % of a forward pass; equal to float rounding."""
+    t = torch.empty_like(x)
+    torch.add(x[..., 1:, :], x[..., :-1, :], out=t[..., 1:, :])  # each row plus the one above
+    torch.mul(x[..., :1, :], 2, out=t[..., :1, :])
+    torch.add(t[..., :, 1:], t[..., :, :-1], out=x[..., :, 1:])  # each column plus the left one
+    torch.mul(t[..., :, :1], 2, out=x[..., :, :1])
+    return x.mul_(0.25)
 
 
 class UnetBlock(nn.Module):
@@ -183,7 +199,7 @@ class UnetBlock(nn.Module):
         else:
             self.conv1 = conv_layer(ni, out_c, bn=True)
             self.conv2 = conv_layer(out_c, out_c, bn=True, attn=attn)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=True)  # on the concatenation, a new tensor
 
     def forward(self, up_in: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         up = self.shuf(up_in)
@@ -203,7 +219,8 @@ class ResBlock(nn.Module):
         self.layers = nn.ModuleList([conv_layer(nf, nf, bn=False), conv_layer(nf, nf, bn=False)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.layers[1](self.layers[0](x))
+        y = self.layers[1](self.layers[0](x))
+        return x + y if torch.is_grad_enabled() else y.add_(x)  # in place: no autograd to keep
 
 
 class Merge(nn.Module):
@@ -380,24 +397,35 @@ def nnpack_available() -> bool:
 
 class WinogradConv2d(nn.Conv2d):
     """A 3x3, stride-1 conv run by NNPACK's Winograd F(6x6, 3x3) on CPU float32 maps larger than
-    16x16: ~3x less CPU time than oneDNN's direct conv, error ~1e-5 relative. Elsewhere (small
-    maps, GPU, other dtypes) a plain conv."""
+    48x48, error ~1e-5 relative; elsewhere (smaller maps, GPU, other dtypes) a plain conv. On an
+    AVX2 CPU it took ~3x less CPU time than oneDNN's direct conv; on an AVX-512 one it wins only
+    for wide convs on large maps (303 channels at 256x256: 230 ms against 424), and loses below
+    about 48x48 (768 channels at 32x32: 50 ms against 31), hence the size limit here and the
+    channel limit in ``use_winograd``."""
+
+    MIN_PIXELS = 48 * 48
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[-1] * x.shape[-2] > 256:
+        if (x.device.type == "cpu" and x.dtype == torch.float32
+                and x.shape[-1] * x.shape[-2] > self.MIN_PIXELS):
             return torch._nnpack_spatial_convolution(x.contiguous(), self.weight, self.bias,
                                                      self.padding, self.stride)
         return super().forward(x)
 
 
+WINOGRAD_MIN_CHANNELS = 256  # narrower convs run faster in oneDNN on every size measured
+
+
 def use_winograd(model: nn.Module) -> nn.Module:
-    """Swap every plain 3x3/stride-1/padding-1 conv (after folding) for a WinogradConv2d."""
+    """Swap every plain 3x3/stride-1/padding-1 conv (after folding) at least
+    ``WINOGRAD_MIN_CHANNELS`` wide in and out for a WinogradConv2d."""
     if not nnpack_available():
         return model
     for m in list(model.modules()):
         for name, c in list(m.named_children()):
             if (type(c) is nn.Conv2d and c.kernel_size == (3, 3) and c.stride == (1, 1)
                     and c.padding == (1, 1) and c.dilation == (1, 1) and c.groups == 1
+                    and min(c.in_channels, c.out_channels) >= WINOGRAD_MIN_CHANNELS
                     and not c._forward_pre_hooks):
                 w = WinogradConv2d(c.in_channels, c.out_channels, 3, padding=1,
                                    bias=c.bias is not None, device="meta")
