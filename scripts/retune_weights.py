@@ -51,24 +51,23 @@ def main() -> None:
     if a.render_factor:
         meta["render_factor"] = str(a.render_factor)
         config["render_factor"] = a.render_factor
-    if a.passes:
-        config["passes"] = a.passes
+
+    def setting(key: str, value: object) -> None:
+        """An inference default: both networks read their config, DeOldify its metadata."""
+        config[key] = value
         if meta.get("format") == "deoldify":
-            meta["passes"] = str(a.passes)
+            meta[key] = str(value)
+
+    if a.passes:
+        setting("passes", a.passes)
     if a.infer_size:
         config["infer_size"] = a.infer_size
-    if a.saturation is not None:
-        if a.saturation <= 0:
-            p.error("--saturation must be > 0")
-        config["saturation"] = a.saturation
-        if meta.get("format") == "deoldify":
-            meta["saturation"] = str(a.saturation)
-    if a.v_exponent is not None:
-        if a.v_exponent <= 0:
-            p.error("--v-exponent must be > 0")
-        config["v_exponent"] = a.v_exponent
-        if meta.get("format") == "deoldify":
-            meta["v_exponent"] = str(a.v_exponent)
+    for key in ("saturation", "v_exponent"):
+        value = getattr(a, key)
+        if value is not None:
+            if value <= 0:
+                p.error(f"--{key.replace('_', '-')} must be > 0")
+            setting(key, value)
     meta["config"] = json.dumps(config)
     if a.source:
         meta["source"] = a.source
