@@ -190,6 +190,12 @@ def at_gains(photos: list[dict], gains) -> tuple[float, float]:
             float(np.mean([np.interp(g, GRID, p["psnr"]) for g, p in zip(gains, photos)])))
 
 
+def ratio_curve(photos: list[dict], ratio: float) -> list[tuple[float, float]]:
+    """`linear_curve` with V's gain `ratio` times U's, coarse and fine parts alike."""
+    gains = np.array([1.0, ratio])
+    return linear_curve(photos, gains, gains)
+
+
 def exponent_curve(photos: list[dict], exponent: float) -> list[tuple[float, float]]:
     """`uv_curve` with U's deviation from the photo's mean scaled by k and V's by k ** exponent
     (what `color.scale_chroma(pred, k, exponent)` does)."""
@@ -288,6 +294,11 @@ def fit_aim(x: np.ndarray, y: np.ndarray, folds: int = 5
     return lambda xv: ((xv - mu) / sd) @ w + b
 
 
+def floats(text: str) -> list[float]:
+    """A comma-separated list of numbers ("" is none)."""
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="folder of colour photos")
@@ -314,16 +325,14 @@ def main() -> None:
     one = np.ones(2)
     # policy -> (the halves' photos it is scored on, its curve over one half)
     policies = {"uniform": (halves, lambda ph: power_curve(ph, 0.0))}
-    for pw in (float(x) for x in a.powers.split(",") if x.strip()):
+    for pw in floats(a.powers):
         policies[f"power {pw:g}"] = (halves, lambda ph, pw=pw: power_curve(ph, pw))
     policies[f"band (fine/coarse {ratios['band']:.3f})"] = (halves, lambda ph: linear_curve(
         ph, one, one * ratios["band"]))
-    policies[f"uv (V/U {ratios['uv']:.3f})"] = (halves, lambda ph: linear_curve(
-        ph, np.array([1, ratios["uv"]]), np.array([1, ratios["uv"]])))
-    for r in (float(x) for x in a.uv_ratios.split(",") if x.strip()):
-        gains = np.array([1, r])
-        policies[f"V/U {r:g}"] = (halves, lambda ph, g=gains: linear_curve(ph, g, g))
-    for e in (float(x) for x in a.v_exponents.split(",") if x.strip()):
+    policies[f"uv (V/U {ratios['uv']:.3f})"] = (halves, lambda ph: ratio_curve(ph, ratios["uv"]))
+    for r in floats(a.uv_ratios):
+        policies[f"V/U {r:g}"] = (halves, lambda ph, r=r: ratio_curve(ph, r))
+    for e in floats(a.v_exponents):
         policies[f"V exponent {e:g}"] = (halves, lambda ph, e=e: exponent_curve(ph, e))
     if a.agreement:
         agree = {name: load_passes(files[start::2], a.method, a.agreement, cache / "passes")
