@@ -18,7 +18,8 @@ AUTO = "auto"  # reference="auto": pick one from the bundled reference bank
 
 
 def colorize(image: ImageLike, method: str, reference: ImageLike | None = AUTO,
-             work_side: int | None = None, **options: Any) -> np.ndarray:
+             work_side: int | None = None, restore: bool = False,
+             **options: Any) -> np.ndarray:
     """Colorize `image` (uint8 RGB or gray array, PIL image, path or bytes) with `method`
     (a key of `recolor.METHODS`) and return uint8 RGB of the input's size.
 
@@ -29,9 +30,14 @@ def colorize(image: ImageLike, method: str, reference: ImageLike | None = AUTO,
     colour ones (a colour photo gets the paper's plain transfer).
     `reference` is used by the three transfers only: "auto" (the default) picks a photo from
     the bundled reference bank by the input's luminance; None refuses to guess.
+    `restore=True` first denoises the photo's luminance and normalises its contrast
+    (`recolor.restore`); the result then keeps that restored luminance.
     """
     m = get_method(method)
     rgb = load_image(image, "image")
+    if restore:
+        from .restore import restore as restore_photo  # noqa: PLC0415 - needs OpenCV
+        rgb = restore_photo(rgb)
     small = fit_within(rgb, work_side or WORK_SIDE)
     ref = None
     if m.needs_reference:

@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from ..color import is_grayscale, rgb_to_lab_t
+from ..color import gray_to_rgb, is_grayscale, luma, rgb_to_lab_t
+from ..degrade import age
 from ..models.pix2pix import AB_SCALE
 
 EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -39,19 +40,24 @@ def rgb_to_Lab_pair(rgb: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 CROPS = ("random", "whole")
+DEGRADE_STRENGTHS = (0.3, 1.3)  # an aged training input's strength is uniform in this range
 
 
 class ColourPhotos(Dataset):
     """A folder of colour photos. train=True: random-resized crop + horizontal flip to `size`
     (crop="whole": the whole photo stretched to the `size` square, bilinear, + flip: what the
     DeOldify filter feeds its network); train=False: resize the short side to `size` and centre
-    crop (deterministic)."""
+    crop (deterministic). `degrade`: the probability that a training input's luminance is aged
+    (`recolor.degrade.age`, strength uniform in DEGRADE_STRENGTHS); the target stays clean."""
 
     def __init__(self, root: str | Path, size: int = 256, train: bool = True,
                  limit: int | None = None, scale: tuple[float, float] = (0.3, 1.0),
-                 crop: str = "random"):
+                 crop: str = "random", degrade: float = 0.0):
         if crop not in CROPS:
             raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {crop!r}")
+        if not 0.0 <= degrade <= 1.0:
+            raise ValueError(f"degrade is a probability in [0, 1], got {degrade}")
+        self.degrade = degrade if train else 0.0
         self.files = list_colour_photos(root, limit)
         if not self.files:
             raise FileNotFoundError(f"no colour photos under {root}")
@@ -89,11 +95,28 @@ class ColourPhotos(Dataset):
         x, y = (W - self.size) // 2, (H - self.size) // 2
         return im.crop((x, y, x + self.size, y + self.size))
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def crop_rgb(self, i: int) -> np.ndarray:
+        """Photo `i` cropped as the split does: uint8 (S, S, 3)."""
         with Image.open(self.files[i]) as im:
             im = im.convert("RGB")
             im = self._random_crop(im) if self.train else self._center_crop(im)
-        return rgb_to_Lab_pair(np.asarray(im))
+        return np.asarray(im)
+
+    def aged_luma(self, rgb: np.ndarray) -> np.ndarray | None:
+        """With probability `degrade`, the crop's BT.601 luma aged at a random strength
+        (uint8 (S, S)); otherwise None (the clean input)."""
+        if not self.degrade or np.random.rand() >= self.degrade:
+            return None
+        rng = np.random.default_rng(np.random.randint(2**31 - 1))
+        return age(luma(rgb), float(rng.uniform(*DEGRADE_STRENGTHS)), rng)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rgb = self.crop_rgb(i)
+        L, ab = rgb_to_Lab_pair(rgb)
+        aged = self.aged_luma(rgb)
+        if aged is not None:  # the network sees the aged L; the target is the clean ab
+            L = rgb_to_Lab_pair(gray_to_rgb(aged))[0]
+        return L, ab
 
 
 class EpochSampler(torch.utils.data.Sampler[int]):

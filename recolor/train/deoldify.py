@@ -115,12 +115,14 @@ class GrayColourPairs(ColourPhotos):
     y the colour crop."""
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        with Image.open(self.files[i]) as im:
-            im = im.convert("RGB")
-            im = self._random_crop(im) if self.train else self._center_crop(im)
-        rgb = torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 255
-        gray = (BT601[0] * rgb[0] + BT601[1] * rgb[1] + BT601[2] * rgb[2]).expand(3, -1, -1)
-        return normalize(gray), normalize(rgb)
+        crop = self.crop_rgb(i)
+        rgb = torch.from_numpy(np.array(crop)).permute(2, 0, 1).float() / 255
+        aged = self.aged_luma(crop)
+        if aged is None:
+            gray = BT601[0] * rgb[0] + BT601[1] * rgb[1] + BT601[2] * rgb[2]
+        else:  # the network sees the aged luma; the target is the clean colour
+            gray = torch.from_numpy(aged).float() / 255
+        return normalize(gray.expand(3, -1, -1)), normalize(rgb)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -619,7 +621,7 @@ def main(args: argparse.Namespace) -> int:
     if ckpt is None and args.init:
         trainer.G.load_state_dict(init["G"])
     ds = GrayColourPairs(args.data, args.size, train=True, limit=args.limit,
-                         crop=args.crop)
+                         crop=args.crop, degrade=args.degrade)
     steps_per_epoch = max(1, len(ds) // args.batch)
     epochs = {"gen": args.gen_epochs, "crit": args.crit_epochs,
               "gan": int(np.ceil(args.gan_fraction))}

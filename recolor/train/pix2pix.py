@@ -368,7 +368,7 @@ def main(args: argparse.Namespace) -> int:
     write_config(out, config, args)
 
     train_ds = ColourPhotos(args.data, args.size, train=True, limit=args.limit,
-                            crop=args.crop)
+                            crop=args.crop, degrade=args.degrade)
     val_loader = None
     if args.val_data:
         val_ds = ColourPhotos(args.val_data, args.size, train=False, limit=args.val_limit)

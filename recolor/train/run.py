@@ -27,6 +27,10 @@ def add_run_arguments(p: argparse.ArgumentParser, ckpt_minutes: float) -> None:
     p.add_argument("--crop", choices=CROPS, default="random",
                    help="training inputs: random-resized crops, or whole photos stretched to "
                         "the --size square (as DeOldify's filter infers)")
+    p.add_argument("--degrade", type=float, default=0.0, metavar="P",
+                   help="probability that a training input is aged (recolor.degrade: blur, "
+                        "fading, grain, dust, JPEG...) at a random strength; the target stays "
+                        "the clean colour")
     p.add_argument("--log-every", type=int, default=20, help="steps per CSV loss row")
     p.add_argument("--seed", type=int, default=0)
 
