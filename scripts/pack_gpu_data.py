@@ -1,15 +1,16 @@
-"""Pack ../shared/data (train + val) small enough to travel with the working tree to a lent GPU
-(the device tool sends at most 64 MiB): by default short side 144 px, WebP quality 85, one tar
-(about 42 MB), as for the first lease. Larger training crops need larger photos; to stay under
-the limit, `--max-aspect` centre-crops the long side and `--val` keeps only the first N val
-photos (the trainers' per-epoch check; the real scores are made on this machine afterwards).
+"""Pack ../shared/data (train + val) into one small tar to copy to a GPU machine.
 
-The 40 train photos that pick snapshots (sorted train files 128, 257, ..., every 129th: the
-`/tmp/rfsel` of weights/README.md) are left out, so that the pick is made on photos the GPU run
-never saw. (The lease of 2026-11-30 still trained on them; that choice was biased, see there.)
+By default every photo is resized to a short side of 144 px and saved as WebP quality 85, enough
+for 128 px training crops (it prints the tar's size). Larger crops need larger photos (`--side`);
+`--max-aspect` centre-crops the long side and `--val` keeps only the first N val photos (the
+trainers' per-epoch check; the real scores are made afterwards with `python -m recolor evaluate`
+on the full val set). `scripts/train_gpu.py --data` takes the tar.
 
-    python scripts/pack_gpu_data.py .gpu/data.tar     # then see scripts/gpu_lease.py
-    python scripts/pack_gpu_data.py .gpu/data.tar --side 176 --quality 50 --max-aspect 1.334 --val 64  # 35 MB, second lease
+The 40 train photos that pick snapshots (sorted train files 128, 257, ..., every 129th) are left
+out, so that a snapshot is picked on photos the run never saw.
+
+    python scripts/pack_gpu_data.py runs/data.tar
+    python scripts/pack_gpu_data.py runs/data.tar --side 224 --quality 50 --max-aspect 1.334 --val 64
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def main(out: str, side: int = 144, quality: int = 85, max_aspect: float = 10.0,
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out", nargs="?", default=".gpu/data.tar")
+    ap.add_argument("out", nargs="?", default="runs/data.tar")
     ap.add_argument("--side", type=int, default=144, help="short side, px")
     ap.add_argument("--quality", type=int, default=85, help="WebP quality")
     ap.add_argument("--max-aspect", type=float, default=10.0,

@@ -29,11 +29,11 @@ even half (each photo weighted by 1 / its gain-1 error, as a dB mean weighs it),
 both halves: the odd half checks what the even half chose. The gain-1 results are cached as PNG
 (`--cache`), so a second run only scores.
 
-    python scripts/gain_policies.py --data ../shared/data/val --method deoldify
-    python scripts/gain_policies.py --data ../shared/data/val --method deoldify --powers '' \
+    python research/gain_policies.py --data ../shared/data/val --method deoldify
+    python research/gain_policies.py --data ../shared/data/val --method deoldify --powers '' \
         --agreement-pass render_factor=14 --agreement-pass flip,render_factor=14 \
         --agreement-pass render_factor=18 --agreement-pass flip,render_factor=18
-    python scripts/gain_policies.py --data ../shared/data/val --method deoldify --powers '' \
+    python research/gain_policies.py --data ../shared/data/val --method deoldify --powers '' \
         --oracle --aim-train ../shared/data/train
 """
 from __future__ import annotations

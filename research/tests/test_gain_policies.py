@@ -1,4 +1,4 @@
-"""scripts/gain_policies.py: other ways than one uniform gain to buy colourfulness, scored."""
+"""research/gain_policies.py: other ways than one uniform gain to buy colourfulness, scored."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))  # gain_policies imports chroma_frontier beside it
-SCRIPT = ROOT / "scripts" / "gain_policies.py"
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+sys.path.insert(0, str(ROOT / "research"))  # gain_policies imports chroma_frontier beside it
+SCRIPT = ROOT / "research" / "gain_policies.py"
 spec = importlib.util.spec_from_file_location("gain_policies", SCRIPT)
 gp = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gp)

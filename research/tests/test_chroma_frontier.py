@@ -1,4 +1,4 @@
-"""scripts/chroma_frontier.py: the PSNR / colourfulness curve of a method's scaled chroma."""
+"""research/chroma_frontier.py: the PSNR / colourfulness curve of a method's scaled chroma."""
 from __future__ import annotations
 
 import importlib.util
@@ -14,8 +14,8 @@ from recolor.api import colorize
 from recolor.color import gray_to_rgb, luma, rgb_to_yuv
 from recolor.metrics import colourfulness, psnr
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "chroma_frontier.py"
+ROOT = Path(__file__).resolve().parents[2]  # the repository
+SCRIPT = ROOT / "research" / "chroma_frontier.py"
 spec = importlib.util.spec_from_file_location("chroma_frontier", SCRIPT)
 cf = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(cf)

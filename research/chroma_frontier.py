@@ -8,10 +8,10 @@ another only if its curve lies above the other's, and this prints the curve. The
 absolute: a method with a `saturation` option runs at 1, whatever gain its weight file stores
 as its default (the shipped pix2pix file's is read off this curve; `weights/HISTORY.md`).
 
-    python scripts/chroma_frontier.py --data ../shared/data/val --method deoldify \
+    python research/chroma_frontier.py --data ../shared/data/val --method deoldify \
         --gains 1,1.2,1.4,1.6
     # an ensemble: U, V averaged over the listed passes (flip: the mirrored photo)
-    python scripts/chroma_frontier.py --data ../shared/data/val --method deoldify \
+    python research/chroma_frontier.py --data ../shared/data/val --method deoldify \
         --pass render_factor=10 --pass flip,render_factor=10
 """
 from __future__ import annotations
