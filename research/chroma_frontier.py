@@ -6,7 +6,7 @@ baseline and colourfulness within 5 points of the truth's. Scaling a result's ch
 photo's mean colour) moves along one curve: more colour, less PSNR. A model is better than
 another only if its curve lies above the other's, and this prints the curve. The gains are
 absolute: a method with a `saturation` option runs at 1, whatever gain its weight file stores
-as its default (the shipped pix2pix file's is read off this curve; `weights/HISTORY.md`).
+as its default (the shipped files' gains were read off this curve; `weights/*.md`).
 
     python research/chroma_frontier.py --data ../shared/data/val --method deoldify \
         --gains 1,1.2,1.4,1.6
