@@ -121,9 +121,9 @@ def _scale_uv(yuv: np.ndarray, gain: float, v_exponent: float = 1.0) -> None:
     Below 1 the chroma shrinks toward neutral (0: gray). Above 1 only its spread about the
     photo's mean U, V grows: the colours move apart while a colour cast stays as it is. On the
     val photos this costs less PSNR for the same colourfulness than scaling about neutral,
-    which amplifies a wrong cast with the rest (weights/HISTORY.md, tenth session).
+    which amplifies a wrong cast with the rest (weights/*.md: the model cards).
     An exponent above 1 spends more of the gain on V (red-cyan), which adds 1.6x the
-    colourfulness per unit of RGB error that U (blue-yellow) adds (eighteenth session)."""
+    colourfulness per unit of RGB error that U (blue-yellow) adds."""
     if gain < 0:
         raise ValueError(f"a chroma gain must be >= 0, got {gain}")
     if v_exponent <= 0:

@@ -1,5 +1,5 @@
 """Change what an exported generator (fp16 safetensors) recommends for inference, or blend two,
-without the training checkpoint: the GPU lease brings back only exported files.
+without the training checkpoint (a GPU run may bring back only exported files).
 
     python scripts/retune_weights.py IN.safetensors OUT.safetensors --render-factor 10  # DeOldify
     python scripts/retune_weights.py IN.safetensors OUT.safetensors --infer-size 160    # pix2pix

@@ -1,4 +1,4 @@
-"""scripts/retune_weights.py: the tool that wrote the shipped files from the GPU lease's exports."""
+"""scripts/retune_weights.py: the tool that wrote the shipped files' inference settings and blends."""
 from __future__ import annotations
 
 import json

@@ -14,7 +14,7 @@ def blend(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], alpha: float
     Spectral-norm layers (``weight_orig``/``weight_u``/``weight_v``, as in DeOldify) are blended
     by their effective weights instead: the power-iteration vectors ``u``, ``v`` of two networks
     can point opposite ways, and averaging them shrinks the sigma that inference divides by
-    (layers of the thirteenth session's blend came out 2.4x too strong). See `_blend_spectral`."""
+    (a blend of two DeOldify files made so had a layer 2.4x too strong). See `_blend_spectral`."""
     if a.keys() != b.keys():
         raise ValueError("the two checkpoints are not of the same generator")
     out = {k: torch.lerp(v.float(), b[k].float(), alpha).to(v.dtype) if v.is_floating_point()
