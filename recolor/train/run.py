@@ -75,7 +75,7 @@ class RunClock:
         self.t_run = self.t_ckpt = time.time()
 
     def seconds(self) -> float:
-        """Training seconds so far, the earlier sessions of a resumed run included."""
+        """Training seconds so far, the earlier invocations of a resumed run included."""
         return self.seconds0 + time.time() - self.t_run
 
     def checkpoint_due(self) -> bool:
@@ -90,7 +90,7 @@ class RunClock:
         self.t_ckpt = time.time()
 
     def must_stop(self, step: int) -> bool:
-        """This session's ``--max-minutes`` or the run's ``--max-steps`` is reached."""
+        """This invocation's ``--max-minutes`` or the run's ``--max-steps`` is reached."""
         a = self.args
         return bool((a.max_minutes and time.time() - self.t_run > a.max_minutes * 60)
                     or (a.max_steps and step >= a.max_steps))
