@@ -3,7 +3,7 @@
 A network's colour for a photo depends a little on how the photo is framed: mirrored, or seen
 at a slightly different working size. Averaging a few such predictions keeps what they agree on
 and damps what is a guess, which on the val photos bought more PSNR for the same
-colourfulness than it cost (weights/deoldify-slim.md).
+colourfulness than it cost (weights/HISTORY.md, eleventh session).
 """
 from __future__ import annotations
 
