@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", default="all", help="all, or keys separated by commas")
     p.add_argument("--size", type=int, default=0, help="downscale so the long side is at most N")
     p.add_argument("--limit", type=int, default=0, help="use only the first K photos")
+    p.add_argument("--half", choices=("even", "odd"), default=None,
+                   help="only the even- or odd-indexed photos of the sorted set: pick a setting "
+                        "on one half of val, check it on the other")
     p.add_argument("--reference", default="next",
                    help="next (the next photo of the sorted set), auto (the reference picker) or FILE")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
@@ -63,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         summary = evaluate(Path(args.data), keys, Path(args.out), size=args.size, limit=args.limit,
                            reference=args.reference, grid_rows=args.grid_rows, options=options,
-                           degrade=args.degrade)
+                           degrade=args.degrade, half=args.half)
     except RecolorError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -79,7 +82,8 @@ def list_photos(folder: Path) -> list[Path]:
 
 def evaluate(data: Path, keys: list[str], out: Path, size: int = 0, limit: int = 0,
              reference: str = "next", grid_rows: int = 4,
-             options: dict[str, Any] | None = None, degrade: float = 0.0) -> list[dict]:
+             options: dict[str, Any] | None = None, degrade: float = 0.0,
+             half: str | None = None) -> list[dict]:
     """Run and score the methods on every colour photo in `data`; write the report to `out`
     and return the summary rows. `options` go to the methods that have them. `degrade` > 0
     ages each gray input (`recolor.degrade.age`, seeded by the file name); scores stay against
@@ -90,6 +94,8 @@ def evaluate(data: Path, keys: list[str], out: Path, size: int = 0, limit: int =
     if unused:
         raise RecolorError(f"no method among {', '.join(keys)} has option(s) {sorted(unused)}")
     files = list_photos(data)
+    if half:
+        files = files[{"even": 0, "odd": 1}[half]::2]
     photos: list[tuple[str, np.ndarray]] = []
     skipped = 0
     for f in files:
@@ -146,7 +152,8 @@ def evaluate(data: Path, keys: list[str], out: Path, size: int = 0, limit: int =
     _write_csv(out / "per_image.csv", rows)
     _write_csv(out / "summary.csv", summary)
     note = (f"{len(evaluated)} photos from `{data}` (sorted; {skipped} grayscale or unreadable "
-            f"skipped), reference: {reference}, size: {size or 'native'}"
+            f"skipped{f', {half} half' if half else ''}), reference: {reference}, "
+            f"size: {size or 'native'}"
             f"{f', aged at strength {degrade:g} (recolor.degrade)' if degrade else ''}\n\n")
     (out / "summary.md").write_text(note + summary_markdown(summary) + "\n"
                                     + group_markdown(rows, [GRAY, *keys]))

@@ -124,3 +124,15 @@ def test_degrade_ages_the_input_and_scores_against_the_clean_photo(photo_dir, tm
     assert strip(_rows(aged / "per_image.csv")) == strip(_rows(again / "per_image.csv"))
     md = (aged / "summary.md").read_text()
     assert "aged at strength 1" in md and "## People (1 photos)" in md and "## The rest (3" in md
+
+
+def test_halves_split_the_sorted_set(photo_dir, tmp_path):
+    names = {}
+    for half in ("even", "odd"):
+        out = tmp_path / half
+        assert main(["evaluate", "--data", str(photo_dir), "--methods", "lab_mean",
+                     "--half", half, "--reference", str(EXAMPLES / "06_food_ref.jpg"),
+                     "--out", str(out)]) == 0
+        names[half] = {r["image"] for r in _rows(out / "per_image.csv")}
+    files = sorted(p.name for p in photo_dir.glob("*.jpg") if p.name != "zz_gray.jpg")
+    assert names["even"] == set(files[0::2]) and names["odd"] == set(files[1::2])
