@@ -26,7 +26,8 @@ from .registry import METHODS
 GRAY = "gray"  # the no-colour baseline: the grayscale input itself, scored as RGB
 # file-name prefixes of the photos of people in ../shared/data (its SOURCES.md, second table):
 # the summary reports them and the rest apart
-PEOPLE = ("ccp_", "humanseg_", "pennfudan_", "nomaskfaces_", "cocomini_", "ultralight_")
+PEOPLE = ("ccp_", "humanseg_", "pennfudan_", "nomaskfaces_", "cocomini_", "ultralight_",
+          "mmposetest_")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
