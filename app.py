@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import json
 import os
 import shutil
 import sys
@@ -223,23 +224,18 @@ def _zip(job: Job, f: Frame, files_in: dict[str, str | None]) -> str:
     return str(table.write_zip(f.files.dir / f"{job.stem}_recolor.zip", results, extras, doc))
 
 
-def slide(index: int, gray: str | None, *images: str | None) -> tuple[dict, dict, int]:
-    """The lightbox on result `index` (wrapping around): input and result in a before/after
-    slider. Nothing opens before the result exists."""
-    index %= len(KEYS)
+def slide(index: int, gray: str | None, *images: str | None) -> tuple[dict, dict]:
+    """The lightbox on result `index`: input and result in a before/after slider. Nothing
+    opens before the result exists."""
     if not gray or not images[index]:
-        return gr.update(visible=False), gr.update(), index
+        return gr.update(visible=False), gr.update()
     label = (f"{METHODS[KEYS[index]].name}: before / after (drag the line; ← → the other "
              f"results, Esc closes)")
-    return gr.update(visible=True), gr.update(value=(gray, images[index]), label=label), index
+    return gr.update(visible=True), gr.update(value=(gray, images[index]), label=label)
 
 
 def _opener(i: int):
     return lambda gray, *images: slide(i, gray, *images)
-
-
-def _stepper(delta: int):
-    return lambda index, gray, *images: slide(int(index) + delta, gray, *images)
 
 
 def sweep_factors(text: str) -> tuple[int, ...]:
@@ -350,7 +346,9 @@ CSS = """
 #table .result-head h3 { margin: 0 0 4px; }
 #table .result-scores { min-height: 2.6em; font-size: 0.9em; }
 #table .result-image img { cursor: zoom-in; }
-#lightbox { position: fixed; inset: 2vh 2vw; z-index: 1000; overflow: auto; padding: 12px;
+#lightbox { position: fixed; top: 2vh; left: 2vw; right: 2vw; max-height: 96vh; z-index: 1000;
+            overflow: auto; padding: 12px;
+            width: auto !important; max-width: none; box-sizing: border-box;
             background: var(--body-background-fill); border: 1px solid var(--border-color-primary);
             box-shadow: 0 0 0 100vmax rgba(0, 0, 0, 0.65); }
 #sweep-gallery .grid-wrap, #suggestions .grid-wrap { min-height: 0; height: auto; }
@@ -363,20 +361,36 @@ SCROLL_JS = """() => { const t = document.getElementById('how-to-read');
   if (t) window.scrollTo({top: t.getBoundingClientRect().top + window.scrollY - 8,
                           behavior: 'instant'}); }"""
 
-# ← → step through the five results in the lightbox, Esc closes it (the lightbox's own buttons).
+# ← → step through the five results in the lightbox and Esc closes it. The step is counted in
+# the page (the last result clicked), then that result is clicked: rapid key presses add up
+# instead of racing each other to the server.
 KEYS_JS = """() => {
-  if (window.recolorKeys) return;
-  window.recolorKeys = true;
+  if (window.recolorStep) return;
+  const keys = %s;
+  window.recolorIndex = 0;
+  window.recolorStep = d => {
+    const i = (window.recolorIndex + d + keys.length) %% keys.length;
+    window.recolorIndex = i;
+    const img = document.querySelector(`#result-${keys[i]} img`);
+    if (!img) return;  // Gradio's image reports a click only inside the picture: aim at its centre
+    const r = img.getBoundingClientRect();
+    img.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.left + r.width / 2,
+                                               clientY: r.top + r.height / 2}));
+  };
+  document.addEventListener('click', e => {
+    const el = e.target.closest ? e.target.closest('[id^="result-"]') : null;
+    if (el && keys.includes(el.id.slice(7))) window.recolorIndex = keys.indexOf(el.id.slice(7));
+  }, true);
   document.addEventListener('keydown', e => {
     const box = document.getElementById('lightbox');
     if (!box || box.getClientRects().length === 0) return;
-    const id = {ArrowLeft: 'lightbox-prev', ArrowRight: 'lightbox-next',
-                Escape: 'lightbox-close'}[e.key];
-    if (!id) return;
+    const step = {ArrowLeft: -1, ArrowRight: 1}[e.key];
+    if (step) window.recolorStep(step);
+    else if (e.key === 'Escape') document.getElementById('lightbox-close')?.click();
+    else return;
     e.preventDefault(); e.stopPropagation();
-    document.getElementById(id)?.click();
   }, true);
-}"""
+}""" % json.dumps(KEYS)
 
 
 def _control(o) -> gr.components.Component:
@@ -452,9 +466,9 @@ def _results_table() -> Table:
     return Table(gray, ref, truth, gray_scores, heads, images, scores, downloads)
 
 
-def _lightbox(t: Table) -> None:
-    """A clicked result large, with the before/after slider; ← → and the buttons step."""
-    index = gr.State(0)
+def _lightbox(t: Table) -> gr.Column:
+    """A clicked result large, with the before/after slider; ← → (and the buttons) step
+    through the five in the page (KEYS_JS), Esc (and close) closes."""
     with gr.Column(visible=False, elem_id="lightbox") as box:
         compare = gr.ImageSlider(label="Before / after", type="filepath", interactive=False,
                                  max_height=780, elem_id="compare")
@@ -464,9 +478,9 @@ def _lightbox(t: Table) -> None:
             nxt = gr.Button("next →", size="sm", elem_id="lightbox-next")
     quick = dict(api_visibility="private", queue=False)
     for i, image in enumerate(t.images):
-        image.select(_opener(i), [t.gray, *t.images], [box, compare, index], **quick)
-    prev.click(_stepper(-1), [index, t.gray, *t.images], [box, compare, index], **quick)
-    nxt.click(_stepper(1), [index, t.gray, *t.images], [box, compare, index], **quick)
+        image.select(_opener(i), [t.gray, *t.images], [box, compare], **quick)
+    prev.click(None, js="() => window.recolorStep(-1)", **quick)
+    nxt.click(None, js="() => window.recolorStep(1)", **quick)
     close.click(lambda: gr.update(visible=False), None, box, **quick)
     return box
 
