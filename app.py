@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import inspect
 import json
 import os
 import shutil
@@ -236,6 +237,18 @@ def slide(index: int, gray: str | None, *images: str | None) -> tuple[dict, dict
 
 def _opener(i: int):
     return lambda gray, *images: slide(i, gray, *images)
+
+
+def _keywords(fn, *first: str):
+    """Name `fn`'s trailing *values after the controls they come from, so that the HTTP API
+    takes them as keywords: `pdf_iterations`, `deoldify_passes`, ..., `restore`,
+    `corner_mark` (Gradio reads the names from the signature)."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [inspect.Parameter(n, kind) for n in first]
+    params += [inspect.Parameter(f"{k}_{o.name}", kind, default=o.default) for k, o in OPTIONS]
+    params += [inspect.Parameter(n, kind, default=False) for n in ("restore", "corner_mark")]
+    fn.__signature__ = inspect.Signature(params)
+    return fn
 
 
 def sweep_factors(text: str) -> tuple[int, ...]:
@@ -501,7 +514,7 @@ def _sweep_ui(photo: gr.Image, controls: list) -> None:
                            height="auto", object_fit="contain", visible=False, format="png",
                            elem_id="sweep-gallery")
     button.click(sweep_estimate, [factors, *controls], info, api_visibility="private",
-                 queue=False).success(sweep_run, [photo, factors, *controls], [shown, info],
+                 queue=False).success(_keywords(sweep_run, "photo", "factors"), [photo, factors, *controls], [shown, info],
                                       api_name="sweep")
 
 
@@ -535,7 +548,7 @@ def _photos_tab() -> None:
     api_gallery = gr.Gallery(visible=False, format="png", label="results")
     api_scores = gr.Dataframe(headers=SCORE_HEADERS, visible=False, label="scores")
     api_button = gr.Button(visible=False)
-    api_button.click(colorize_all, [photo, reference, *controls],
+    api_button.click(_keywords(colorize_all, "photo", "reference"), [photo, reference, *controls],
                      [api_gallery, t.gray, t.ref, t.truth, api_scores, status, suggestions,
                       candidates], api_name="colorize")
     ui = dict(fn=colorize_table, inputs=[photo, reference, *controls],
@@ -578,9 +591,9 @@ def _video_tab() -> None:
     with gr.Row():
         video_method = gr.Dropdown([(f"{m.name}: {m.description}", k)
                                     for k, m in METHODS.items()],
-                                   value="deoldify", label="Method")
+                                   value="deoldify", label="Method", elem_id="video-method")
         video_seconds = gr.Slider(1, VIDEO_MAX_SECONDS, min(5, VIDEO_MAX_SECONDS),
-                                  step=1, label="Seconds to colorize")
+                                  step=1, label="Seconds to colorize", elem_id="video-seconds")
     gr.Examples([[str(p)] for p in sorted(EXAMPLES.glob("*.mp4"))], inputs=[video_in],
                 label="Example clip (a B/W pan over a val photo)")
     video_run = gr.Button("Colorize video", variant="primary", elem_id="video-run")
