@@ -293,8 +293,8 @@ def sweep_run(photo: str | None, factors_text: str, *values: Any):
             settings = {**opts, "render_factor": rf, "restore": job.restore}
             items.append((files.result(cell, settings, f"deoldify_rf{rf:02d}"),
                           sweep.caption(rf, secs)))
-            yield gr.update(value=items, visible=True), f"{len(items)} of {len(factors)} renders."
-        yield gr.update(value=items, visible=True), (
+            yield items, f"{len(items)} of {len(factors)} renders."
+        yield items, (
             f"Render-factor sweep done: {len(items)} renders in {total:.1f} s. Higher factors "
             "give the network more detail to work with, lower ones often steadier colour.")
     except RecolorError as e:
@@ -513,9 +513,11 @@ def _sweep_ui(photo: gr.Image, controls: list) -> None:
         shown = gr.Gallery(label="DeOldify by render factor", columns=len(sweep.FACTORS),
                            height="auto", object_fit="contain", visible=False, format="png",
                            elem_id="sweep-gallery")
-    button.click(sweep_estimate, [factors, *controls], info, api_visibility="private",
-                 queue=False).success(_keywords(sweep_run, "photo", "factors"), [photo, factors, *controls], [shown, info],
-                                      api_name="sweep")
+    quick = dict(api_visibility="private", queue=False)
+    button.click(sweep_estimate, [factors, *controls], info, **quick).success(
+        lambda: gr.update(value=None, visible=True), None, shown, **quick).success(
+        _keywords(sweep_run, "photo", "factors"), [photo, factors, *controls], [shown, info],
+        api_name="sweep")
 
 
 def _photos_tab() -> None:

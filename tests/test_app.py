@@ -164,7 +164,7 @@ def test_render_factor_sweep_returns_labelled_renders():
     assert "8, 16" in estimate and "about" in estimate
     seen = None
     for gallery, info in app.sweep_run(str(EX / "02_animal.jpg"), "8, 16", *values):
-        seen = [(_read(p), c, read_provenance(p)) for p, c in gallery["value"]]
+        seen = [(_read(p), c, read_provenance(p)) for p, c in gallery]
     assert [c.split(" · ")[0] for _, c, _ in seen] == ["render factor 8", "render factor 16"]
     assert [m["settings"]["render_factor"] for _, _, m in seen] == [8, 16]
     gray = _read(str(EX / "02_animal.jpg"))
