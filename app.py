@@ -27,11 +27,9 @@ import torch  # noqa: E402
 
 from recolor import METHODS, RecolorError, load_image  # noqa: E402
 from recolor import sweep, table  # noqa: E402
-from recolor.color import gray_to_rgb, is_grayscale, luma  # noqa: E402
-from recolor.gallery import Cell, restored, run_all, warm_up  # noqa: E402
+from recolor.gallery import Cell, warm_up  # noqa: E402
 from recolor.images import fit_within  # noqa: E402
 from recolor.metrics import COLUMNS, LABELS  # noqa: E402
-from recolor.references import top_references  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
@@ -70,22 +68,6 @@ def _read(path: str | None, name: str) -> np.ndarray | None:
         raise gr.Error(str(e), title="Cannot use this image") from None
 
 
-@dataclass
-class Job:
-    """One run's inputs, as the methods see them: the grayscale (maybe restored) photo, the
-    reference (given or picked), the original when it was a colour photo, the options."""
-    gray: np.ndarray
-    ref: np.ndarray | None
-    truth: np.ndarray | None
-    options: dict[str, dict[str, Any]]
-    restore: bool
-    mark: bool
-    stem: str
-    ref_name: str
-    candidates: list[str]
-    note: str
-
-
 def _options(values: tuple) -> tuple[dict[str, dict[str, Any]], bool, bool]:
     """The controls' values -> ({method: {option: value}}, restore, corner_mark). The two
     switches may be left out (an API call made before they existed)."""
@@ -96,74 +78,18 @@ def _options(values: tuple) -> tuple[dict[str, dict[str, Any]], bool, bool]:
     return options, bool(values[len(OPTIONS)]), bool(values[len(OPTIONS) + 1])
 
 
-def _job(photo: str | None, reference: str | None, values: tuple) -> Job:
-    """Read the uploads (a readable gr.Error for a bad one) and pick a reference if needed."""
+def _job(photo: str | None, reference: str | None, values: tuple,
+         pick: bool = True) -> table.Job:
+    """Read the uploads (a readable gr.Error for a bad one) and, with `pick`, pick a
+    reference from the bank if none was given."""
     rgb = _read(photo, "photo")
     if rgb is None:
         raise gr.Error("Upload a photo first (or click one of the examples).", title="No photo")
     ref = _read(reference, "reference")
     options, restore, mark = _options(values)
-    gray = gray_to_rgb(luma(rgb))
-    if restore:
-        gray = restored(gray)
-    colour = not is_grayscale(rgb)
-    candidates, notes = [], []
-    ref_name = Path(reference).name if reference else ""
-    if ref is None:
-        try:
-            candidates = [str(p) for p, _ in top_references(gray, k=SUGGESTIONS)]
-            ref = load_image(candidates[0], "reference")
-            ref_name = f"picked from the reference bank: {Path(candidates[0]).name}"
-            notes.append("No reference given: picked one from the reference bank by the "
-                         "photo's layout (others below; click one to use it).")
-        except RecolorError as e:
-            notes.append(f"No reference given, and none could be picked: {e}")
-    if colour:
-        notes.append("Colour upload: the methods see its grayscale version; the original is "
-                     "shown as ground truth and each result is scored against it.")
-    if restore:
-        notes.append("Restore is on: every method got the denoised, contrast-normalised input "
-                     "shown in the first column, and the results keep its luminance.")
-    return Job(gray, ref, rgb if colour else None, options, restore, mark,
-               Path(photo).stem, ref_name, candidates, " ".join(notes))
-
-
-@dataclass
-class Frame:
-    """One update of a run: the cells so far, their PNG files and scores."""
-    cells: list[Cell]
-    files: table.Files
-    settings: dict[str, dict]
-    scores: dict[str, dict]
-    done: bool
-
-    def path(self, i: int) -> str:
-        return self.files.result(self.cells[i], self.settings[self.cells[i].key])
-
-
-def _frames(job: Job) -> Iterator[Frame]:
-    """Run every method on `job`, one Frame each time a method finishes; the last has
-    done=True. The PNGs are removed when the run ends (Gradio has its own copies by then)."""
-    files = table.Files(job.stem, job.mark)
-    settings = table.method_settings(job.options, job.restore)
-    scores: dict[str, dict] = {}
-    if job.truth is not None:
-        scores["gray"] = table.scores_of(job.gray, job.truth, 0.0)
-    try:
-        for cells in run_all(job.gray, job.ref, job.options):
-            for c in cells:
-                if job.truth is not None and c.ok and c.key not in scores:
-                    scores[c.key] = table.scores_of(c.image, job.truth, c.seconds)
-            yield Frame(cells, files, settings, scores, all(c.ok or c.error for c in cells))
-    finally:
-        files.close()
-
-
-def _status(job: Job, f: Frame) -> str:
-    done = sum(c.ok for c in f.cells)
-    status = f"{done} of {len(f.cells)} methods done. {job.note}"
-    failed = [c.caption for c in f.cells if c.error]
-    return status + ("\n\n" + "\n".join(f"- {x}" for x in failed) if failed else "")
+    return table.job(rgb, ref, options, restore=restore, mark=mark, stem=Path(photo).stem,
+                     ref_name=Path(reference).name if reference else "",
+                     suggestions=SUGGESTIONS if pick else 0)
 
 
 def colorize_all(photo: str | None, reference: str | None, *values: Any):
@@ -172,20 +98,15 @@ def colorize_all(photo: str | None, reference: str | None, *values: Any):
     score table (colour uploads), the status and the suggested references."""
     job = _job(photo, reference, values)
     files_in: dict[str, str | None] = {}
-    for f in _frames(job):
+    for f in table.frames(job):
         if not files_in:
-            files_in = _input_files(job, f.files)
+            files_in = table.input_files(job, f.files)
         gallery = [(f.path(i), c.caption) for i, c in enumerate(f.cells)]
         rows = [table.score_row(METHODS[k].name if k in METHODS else "gray (no colour)",
                                 f.scores[k]) for k in ["gray", *KEYS] if k in f.scores]
         yield (gallery, files_in["input"], files_in["reference"], files_in["truth"],
-               rows if job.truth is not None else None, _status(job, f),
+               rows if job.truth is not None else None, table.status(job, f),
                [f.files.plain(c, load_image(c)) for c in job.candidates], job.candidates)
-
-
-def _input_files(job: Job, files: table.Files) -> dict[str, str | None]:
-    return {"input": files.plain("input", job.gray), "reference": files.plain("reference", job.ref),
-            "truth": files.plain("ground truth", job.truth)}
 
 
 def colorize_table(photo: str | None, reference: str | None, *values: Any):
@@ -194,11 +115,11 @@ def colorize_table(photo: str | None, reference: str | None, *values: Any):
     suggestions and, once every method has finished, the "Download all" ZIP."""
     job = _job(photo, reference, values)
     files_in: dict[str, str | None] = {}
-    for f in _frames(job):
+    for f in table.frames(job):
         if not files_in:
-            files_in = _input_files(job, f.files)
+            files_in = table.input_files(job, f.files)
         paths = [f.path(i) for i in range(len(f.cells))]
-        zip_path = _zip(job, f, files_in) if f.done else None
+        zip_path = table.zip_all(job, f, files_in) if f.done else None
         truth = job.truth is not None
         yield (*paths, *[table.header(c) for c in f.cells],
                *[table.score_text(f.scores.get(c.key)) for c in f.cells],
@@ -206,23 +127,10 @@ def colorize_table(photo: str | None, reference: str | None, *values: Any):
                  for p, c in zip(paths, f.cells)],
                files_in["input"], files_in["reference"],
                gr.update(value=files_in["truth"], visible=truth),
-               gr.update(value=_gray_scores(f), visible=truth), _status(job, f),
+               gr.update(value=table.gray_scores(f), visible=truth), table.status(job, f),
                gr.update(value=[f.files.plain(c, load_image(c)) for c in job.candidates],
                          visible=bool(job.candidates)),
                job.candidates, gr.update(value=zip_path, visible=zip_path is not None))
-
-
-def _gray_scores(f: Frame) -> str:
-    s = f.scores.get("gray")
-    return f"The input itself, as a baseline: {table.score_text(s)}" if s else ""
-
-
-def _zip(job: Job, f: Frame, files_in: dict[str, str | None]) -> str:
-    doc = table.settings_doc(f.cells, f.settings, f.scores, job.stem, job.ref_name, job.mark)
-    results = {c.key: f.path(i) for i, c in enumerate(f.cells) if c.ok}
-    extras = {"input.png": files_in["input"], "reference.png": files_in["reference"],
-              "ground_truth.png": files_in["truth"]}
-    return str(table.write_zip(f.files.dir / f"{job.stem}_recolor.zip", results, extras, doc))
 
 
 def slide(index: int, gray: str | None, *images: str | None) -> tuple[dict, dict]:
@@ -263,8 +171,10 @@ def sweep_factors(text: str) -> tuple[int, ...]:
     return factors
 
 
-def sweep_estimate(factors_text: str, *values: Any) -> str:
+def sweep_estimate(photo: str | None, factors_text: str, *values: Any) -> str:
     """What the sweep will run and how long it should take, shown before it starts."""
+    if not photo:
+        raise gr.Error("Upload a photo first (or click one of the examples).", title="No photo")
     factors = sweep_factors(factors_text)
     options, _, _ = _options(values)
     try:
@@ -279,9 +189,7 @@ def sweep_estimate(factors_text: str, *values: Any) -> str:
 def sweep_run(photo: str | None, factors_text: str, *values: Any):
     """The sweep on the queue: DeOldify at each render factor, labelled, streamed."""
     factors = sweep_factors(factors_text)
-    job = _job(photo, None, values) if photo else None
-    if job is None:
-        raise gr.Error("Upload a photo first (or click one of the examples).", title="No photo")
+    job = _job(photo, None, values, pick=False)  # DeOldify needs no reference
     opts = job.options["deoldify"]
     files = table.Files(job.stem, job.mark)
     items: list[tuple[str, str]] = []
@@ -514,7 +422,7 @@ def _sweep_ui(photo: gr.Image, controls: list) -> None:
                            height="auto", object_fit="contain", visible=False, format="png",
                            elem_id="sweep-gallery")
     quick = dict(api_visibility="private", queue=False)
-    button.click(sweep_estimate, [factors, *controls], info, **quick).success(
+    button.click(sweep_estimate, [photo, factors, *controls], info, **quick).success(
         lambda: gr.update(value=None, visible=True), None, shown, **quick).success(
         _keywords(sweep_run, "photo", "factors"), [photo, factors, *controls], [shown, info],
         api_name="sweep")

@@ -1,8 +1,10 @@
-"""The app's results table, without Gradio: one column per method (its header, its PNG with
-provenance, its scores) and the "Download all" ZIP with a `settings.json`.
+"""The app's results table, without Gradio: a run (`job`, then `frames` as the methods
+finish), one column per method (its header, its PNG with provenance, its scores) and the
+"Download all" ZIP with a `settings.json`.
 
-Data flow: `gallery.run_all` cells (arrays) -> `Files` (PNGs written once, with the provenance
-chunk) -> the column texts and the ZIP here -> the UI.
+Data flow: photo array -> `Job` (gray, maybe restored; reference) -> `gallery.run_all` cells
+(arrays) -> `Files` (PNGs written once, with the provenance chunk) -> the column texts and the
+ZIP here -> the UI.
 """
 from __future__ import annotations
 
@@ -11,15 +13,20 @@ import re
 import shutil
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from PIL import Image
 
-from .gallery import Cell
+from .color import gray_to_rgb, is_grayscale, luma
+from .errors import RecolorError
+from .gallery import Cell, restored, run_all
+from .images import load_image
 from .metrics import COLUMNS, LABELS, score
 from .provenance import save_png
+from .references import top_references
 from .registry import METHODS
 
 READ_ME = ("**How to read this table:** the first column is what every method starts from: the "
@@ -140,3 +147,109 @@ def write_zip(path: str | Path, results: dict[str, str], extras: dict[str, str |
                 z.write(src, name)
         z.writestr("settings.json", json.dumps(doc, indent=2, default=str))
     return path
+
+
+@dataclass
+class Job:
+    """One run's inputs, as the methods see them: the grayscale (maybe restored) photo, the
+    reference (given or picked), the original when it was a colour photo, the options."""
+    gray: np.ndarray
+    ref: np.ndarray | None
+    truth: np.ndarray | None
+    options: dict[str, dict[str, Any]]
+    restore: bool
+    mark: bool
+    stem: str
+    ref_name: str
+    candidates: list[str]
+    note: str
+
+
+def job(rgb: np.ndarray, ref: np.ndarray | None, options: dict[str, dict[str, Any]],
+        restore: bool = False, mark: bool = False, stem: str = "photo", ref_name: str = "",
+        suggestions: int = 6) -> Job:
+    """A run of the table on uint8 RGB `rgb`: its grayscale version (restored when asked:
+    every method then gets it), and a reference picked from the bank when none is given (the
+    `suggestions` best kept as candidates; 0: no reference is picked)."""
+    gray = gray_to_rgb(luma(rgb))
+    if restore:
+        gray = restored(gray)
+    candidates, notes = [], []
+    if ref is None and suggestions > 0:
+        try:
+            candidates = [str(p) for p, _ in top_references(gray, k=suggestions)]
+            ref = load_image(candidates[0], "reference")
+            ref_name = f"picked from the reference bank: {Path(candidates[0]).name}"
+            notes.append("No reference given: picked one from the reference bank by the "
+                         "photo's layout (others below; click one to use it).")
+        except RecolorError as e:
+            notes.append(f"No reference given, and none could be picked: {e}")
+    colour = not is_grayscale(rgb)
+    if colour:
+        notes.append("Colour upload: the methods see its grayscale version; the original is "
+                     "shown as ground truth and each result is scored against it.")
+    if restore:
+        notes.append("Restore is on: every method got the denoised, contrast-normalised input "
+                     "shown in the first column, and the results keep its luminance.")
+    return Job(gray, ref, rgb if colour else None, options, restore, mark, stem, ref_name,
+               candidates, " ".join(notes))
+
+
+@dataclass
+class Frame:
+    """One update of a run: the cells so far, their PNG files and scores."""
+    cells: list[Cell]
+    files: Files
+    settings: dict[str, dict]
+    scores: dict[str, dict]
+    done: bool
+
+    def path(self, i: int) -> str:
+        return self.files.result(self.cells[i], self.settings[self.cells[i].key])
+
+
+def frames(j: Job) -> Iterator[Frame]:
+    """Run every method on `j`, one Frame each time a method finishes; the last has
+    done=True. The PNGs are removed when the run ends (the UI has its own copies by then)."""
+    files = Files(j.stem, j.mark)
+    settings = method_settings(j.options, j.restore)
+    scores: dict[str, dict] = {}
+    if j.truth is not None:
+        scores["gray"] = scores_of(j.gray, j.truth, 0.0)
+    try:
+        for cells in run_all(j.gray, j.ref, j.options):
+            for c in cells:
+                if j.truth is not None and c.ok and c.key not in scores:
+                    scores[c.key] = scores_of(c.image, j.truth, c.seconds)
+            yield Frame(cells, files, settings, scores, all(c.ok or c.error for c in cells))
+    finally:
+        files.close()
+
+
+def status(j: Job, f: Frame) -> str:
+    """The line under the table: how many methods are done, notes, and each failure."""
+    done = sum(c.ok for c in f.cells)
+    text = f"{done} of {len(f.cells)} methods done. {j.note}"
+    failed = [c.caption for c in f.cells if c.error]
+    return text + ("\n\n" + "\n".join(f"- {x}" for x in failed) if failed else "")
+
+
+def input_files(j: Job, files: Files) -> dict[str, str | None]:
+    """The first column's PNGs (plain: no colours of ours in them)."""
+    return {"input": files.plain("input", j.gray), "reference": files.plain("reference", j.ref),
+            "truth": files.plain("ground truth", j.truth)}
+
+
+def gray_scores(f: Frame) -> str:
+    """The input's own scores (the baseline), under the first column."""
+    s = f.scores.get("gray")
+    return f"The input itself, as a baseline: {score_text(s)}" if s else ""
+
+
+def zip_all(j: Job, f: Frame, inputs: dict[str, str | None]) -> str:
+    """The "Download all" ZIP of a finished run, next to its PNGs."""
+    doc = settings_doc(f.cells, f.settings, f.scores, j.stem, j.ref_name, j.mark)
+    results = {c.key: f.path(i) for i, c in enumerate(f.cells) if c.ok}
+    extras = {"input.png": inputs["input"], "reference.png": inputs["reference"],
+              "ground_truth.png": inputs["truth"]}
+    return str(write_zip(f.files.dir / f"{j.stem}_recolor.zip", results, extras, doc))

@@ -160,7 +160,7 @@ def test_render_factor_sweep_returns_labelled_renders():
     values = _defaults()
     j = next(n for n, (k, o) in enumerate(app.OPTIONS) if k == "deoldify" and o.name == "passes")
     values[j] = 1
-    estimate = app.sweep_estimate("8, 16", *values)
+    estimate = app.sweep_estimate(str(EX / "02_animal.jpg"), "8, 16", *values)
     assert "8, 16" in estimate and "about" in estimate
     seen = None
     for gallery, info in app.sweep_run(str(EX / "02_animal.jpg"), "8, 16", *values):
