@@ -514,11 +514,19 @@ def _video_tab() -> None:
 
 
 def _warm_up() -> None:
-    """Load the networks while the server starts; say on stderr which methods cannot run."""
-    for cell in warm_up():
+    """Load the networks while the server starts; say on stderr which methods cannot run.
+    Then time DeOldify for the render-factor sweep's estimate (its default options), so that
+    the first sweep's estimate shows at once."""
+    cells = warm_up()
+    for cell in cells:
         if cell.error:
             print(f"recolor: {METHODS[cell.key].name} is unavailable: {cell.error}",
                   file=sys.stderr)
+    if not any(c.error for c in cells if c.key == "deoldify"):
+        try:
+            sweep.cost_per_pixel(METHODS["deoldify"].defaults())
+        except RecolorError as e:
+            print(f"recolor: the render-factor sweep cannot be timed: {e}", file=sys.stderr)
 
 
 def main() -> None:

@@ -17,7 +17,10 @@ import numpy as np
 from .api import colorize
 
 FACTORS = tuple(range(8, 33, 4))  # 8, 12, ..., 32: seven renders
-CALIBRATION_FACTOR = 12  # a 192 px network input: long enough to time, short enough to wait for
+# a 256 px network input: long enough to time, short enough to wait for; per pixel, smaller
+# inputs run cheaper (fixed costs matter less than self-attention's), so a small one would
+# underestimate the large factors
+CALIBRATION_FACTOR = 16
 
 _lock = threading.Lock()
 _cost: dict[str, float] = {}  # options (as a key) -> seconds per network pixel
@@ -34,7 +37,8 @@ def _key(options: dict[str, Any]) -> str:
 
 def cost_per_pixel(options: dict[str, Any]) -> float:
     """Seconds per network pixel of one DeOldify render with `options` (all passes): timed
-    once on a tiny photo at `CALIBRATION_FACTOR`, then reused."""
+    once on a tiny photo at `CALIBRATION_FACTOR`, then reused (and replaced by what each
+    sweep measures)."""
     key = _key(options)
     with _lock:
         if key in _cost:
@@ -42,7 +46,7 @@ def cost_per_pixel(options: dict[str, Any]) -> float:
     y, x = np.mgrid[0:48, 0:64]
     tiny = np.repeat(((x + y) * 2).astype(np.uint8)[..., None], 3, axis=2)
     opts = {k: v for k, v in options.items() if k != "render_factor"}
-    colorize(tiny, "deoldify", render_factor=CALIBRATION_FACTOR, **opts)  # loads the model
+    colorize(tiny, "deoldify", render_factor=8, **opts)  # loads the model, warms its first pass
     start = time.perf_counter()
     colorize(tiny, "deoldify", render_factor=CALIBRATION_FACTOR, **opts)
     cost = (time.perf_counter() - start) / network_pixels(CALIBRATION_FACTOR)
