@@ -83,17 +83,19 @@ def test_every_api_result_carries_provenance():
 def _table_run(photo, reference, values):
     """The page's table function: the last update, with files read (images, ZIP) in time."""
     n = len(METHODS)
-    last = None
+    last, first = None, None
     for out in app.colorize_table(photo, reference, *values):
         images, heads, scores = out[:n], out[n:2 * n], out[2 * n:3 * n]
         downloads = out[3 * n:4 * n]
         gray, ref, truth, gray_scores, status, suggestions, candidates, zipped = out[4 * n:]
         assert len(heads) == n
+        first = first or heads
         zip_bytes = Path(zipped["value"]).read_bytes() if zipped["value"] else None
         last = dict(images=[_read(p) for p in images], heads=heads, scores=scores,
                     downloads=[d["value"] for d in downloads], gray=_read(gray),
                     truth=_read(truth["value"]), gray_scores=gray_scores["value"], status=status,
-                    zip=zip_bytes, provenance=[read_provenance(p) for p in images])
+                    zip=zip_bytes, provenance=[read_provenance(p) for p in images],
+                    first_heads=first)
     return last
 
 
@@ -103,6 +105,7 @@ def test_table_columns_zip_and_settings_for_a_colour_upload():
     import zipfile
     values = _defaults() + [False, True]  # restore off, corner mark on
     t = _table_run(str(EX / "01_people_ref.jpg"), str(EX / "02_animal_ref.jpg"), values)
+    assert all("running" in h for h in t["first_heads"])  # the columns fill as methods finish
     for (key, m), head, score_line, image, meta in zip(METHODS.items(), t["heads"], t["scores"],
                                                        t["images"], t["provenance"]):
         assert head.startswith(f"### {m.name}\n{m.description}") and head.endswith(" s**")
@@ -245,3 +248,24 @@ def test_video_tab_colorizes_a_clip_and_refuses_a_non_video(tmp_path):
         next(app.colorize_video_ui(str(bad), "pix2pix", 5, progress=quiet))
     with pytest.raises(gr.Error, match="Upload a video"):
         next(app.colorize_video_ui(None, "pix2pix", 5, progress=quiet))
+
+
+def test_a_failing_method_says_why_in_its_own_column(monkeypatch):
+    import io
+    import json
+    import zipfile
+    from dataclasses import replace
+    from recolor import registry
+
+    def boom(rgb, reference, **_):
+        raise RuntimeError("kaboom")
+    monkeypatch.setitem(registry.METHODS, "pix2pix", replace(METHODS["pix2pix"], run=boom))
+    t = _table_run(str(EX / "02_animal.jpg"), str(EX / "02_animal_ref.jpg"), _defaults())
+    i = list(METHODS).index("pix2pix")
+    assert "**failed:**" in t["heads"][i] and "kaboom" in t["heads"][i]
+    assert t["downloads"][i] is None and t["provenance"][i] is None  # a placeholder, no chunk
+    assert all(t["downloads"][j] for j in range(len(METHODS)) if j != i)
+    z = zipfile.ZipFile(io.BytesIO(t["zip"]))
+    assert "02_animal_pix2pix.png" not in z.namelist() and "02_animal_pdf.png" in z.namelist()
+    assert "kaboom" in json.loads(z.read("settings.json"))["methods"]["pix2pix"]["error"]
+    assert "4 of 5 methods done" in t["status"] and "kaboom" in t["status"]
