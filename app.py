@@ -106,7 +106,7 @@ def colorize_all(photo: str | None, reference: str | None, *values: Any):
                                 f.scores[k]) for k in ["gray", *KEYS] if k in f.scores]
         yield (gallery, files_in["input"], files_in["reference"], files_in["truth"],
                rows if job.truth is not None else None, table.status(job, f),
-               [f.files.plain(c, load_image(c)) for c in job.candidates], job.candidates)
+               table.suggestion_files(job, f.files), job.candidates)
 
 
 def colorize_table(photo: str | None, reference: str | None, *values: Any):
@@ -128,7 +128,7 @@ def colorize_table(photo: str | None, reference: str | None, *values: Any):
                files_in["input"], files_in["reference"],
                gr.update(value=files_in["truth"], visible=truth),
                gr.update(value=table.gray_scores(f), visible=truth), table.status(job, f),
-               gr.update(value=[f.files.plain(c, load_image(c)) for c in job.candidates],
+               gr.update(value=table.suggestion_files(job, f.files),
                          visible=bool(job.candidates)),
                job.candidates, gr.update(value=zip_path, visible=zip_path is not None))
 

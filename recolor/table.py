@@ -240,6 +240,12 @@ def input_files(j: Job, files: Files) -> dict[str, str | None]:
             "truth": files.plain("ground truth", j.truth)}
 
 
+def suggestion_files(j: Job, files: Files) -> list[str]:
+    """The suggested references as served PNGs (each bank photo read once per run)."""
+    return [files.paths.get(c) or files.plain(c, load_image(c, "reference"))
+            for c in j.candidates]
+
+
 def gray_scores(f: Frame) -> str:
     """The input's own scores (the baseline), under the first column."""
     s = f.scores.get("gray")
