@@ -145,7 +145,8 @@ def test_table_at_1920_one_row_on_screen_with_zip_and_lightbox(table_page):
     assert page.locator("#compare").bounding_box()["width"] > 1000
     page.screenshot(path=str(OUT / "lightbox.png"))
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("() => document.querySelector('#lightbox').innerText.includes('pix2pix')")
+    page.wait_for_function(
+        "() => document.querySelector('#lightbox').innerText.includes('pix2pix')")
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")  # quick presses add up
     page.wait_for_function(
@@ -189,12 +190,14 @@ def test_render_factor_sweep_shows_its_estimate_and_labelled_renders(page):
     page.locator("#photo img").first.wait_for()
     page.locator("#sweep-factors textarea, #sweep-factors input").first.fill("8, 16")
     page.locator("#sweep").click()
-    page.wait_for_function("() => /about \\d+ s/.test(document.querySelector('#sweep-info').innerText)")
+    page.wait_for_function(  # the estimate shows before the renders come
+        "() => /about \\d+ s/.test(document.querySelector('#sweep-info').innerText)")
     page.wait_for_function(
         "() => document.querySelectorAll('#sweep-gallery .gallery-item').length == 2"
         " && document.querySelector('#sweep-info').innerText.includes('done')", timeout=120_000)
     captions = page.locator("#sweep-gallery .caption-label").all_inner_texts()
-    assert captions[0].startswith("render factor 8 ") and captions[1].startswith("render factor 16 ")
+    assert captions[0].startswith("render factor 8 ")
+    assert captions[1].startswith("render factor 16 ")
 
 
 def test_a_bad_upload_shows_a_readable_message(page, tmp_path):
