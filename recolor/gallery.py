@@ -71,10 +71,15 @@ def _timed(key: str, rgb: np.ndarray, reference: np.ndarray | None,
 
 def run_all(rgb: np.ndarray, reference: np.ndarray | None,
             options: dict[str, dict[str, Any]] | None = None,
-            budget_s: float = TIME_BUDGET_S) -> Iterator[list[Cell]]:
+            budget_s: float = TIME_BUDGET_S, restore: bool = False) -> Iterator[list[Cell]]:
     """Start all methods on `rgb` and yield the list of cells (in registry order) first with
-    "running" placeholders and then each time a method finishes."""
+    "running" placeholders and then each time a method finishes.
+    `restore=True` restores the photo's luminance once (`recolor.restore`: NL-means, CLAHE)
+    and gives every method that restored photo, so each result keeps the restored luminance;
+    a caller that shows the input should show `restored(rgb)` then."""
     options = options or {}
+    if restore:
+        rgb = restored(rgb)
     tile = _tile_size(rgb)
     cells = [Cell(k, placeholder(f"{m.name}: running...", tile), f"{m.name} · running...")
              for k, m in METHODS.items()]
@@ -107,6 +112,12 @@ def run_all(rgb: np.ndarray, reference: np.ndarray | None,
             except Exception as e:  # noqa: BLE001 - one method's bug must not sink the others
                 cells[i] = _failed(key, f"internal error: {type(e).__name__}: {e}", tile)
         yield list(cells)
+
+
+def restored(rgb: np.ndarray) -> np.ndarray:
+    """`rgb` with its luminance restored (`recolor.restore.restore`), as `run_all` sees it."""
+    from .restore import restore  # noqa: PLC0415 - only the restore path needs OpenCV
+    return restore(rgb)
 
 
 def warm_up() -> list[Cell]:
