@@ -259,9 +259,10 @@ def test_colorize_rejects_bad_input(slim) -> None:
         D.colorize(slim, np.zeros((4, 4, 3), np.uint8), render_factor=-1)
 
 
-def test_render_factor_0_is_the_weights_own(tmp_path) -> None:
-    """0 (the registry's default) means what the weights were made for: the render_factor in
-    our exports' metadata, upstream's 35 for an official checkpoint (no such metadata)."""
+def test_settings_come_from_the_file(tmp_path) -> None:
+    """A file's metadata states what it runs with (model.settings, colorize's defaults); an
+    official checkpoint (no such metadata) gets upstream's: render_factor 35, one pass, gain 1.
+    Bad values fail at load."""
     from safetensors.torch import save_file
     torch.manual_seed(0)
     sd = {k: v.contiguous() for k, v in D.build_generator("slim").state_dict().items()}
@@ -270,13 +271,17 @@ def test_render_factor_0_is_the_weights_own(tmp_path) -> None:
                                                                 "passes": "2"})
     save_file(sd, str(tmp_path / "official.safetensors"), metadata={"arch": "slim"})
     ours = D.load_generator(tmp_path / "ours.safetensors")
-    assert ours.render_factor == 3 and ours.passes == 2
+    assert ours.settings == D.Settings(render_factor=3, passes=2, saturation=1.0, v_exponent=1.0)
+    assert D.settings_of(tmp_path / "ours.safetensors") == ours.settings  # header alone
     official = D.load_generator(tmp_path / "official.safetensors")
-    assert official.render_factor == 35 and official.passes == 1  # upstream's single pass
+    assert official.settings == D.Settings(35, 1, 1.0, 1.0)
     rgb = np.random.default_rng(2).integers(0, 256, (30, 20, 3), dtype=np.uint8)
-    assert np.array_equal(D.colorize(ours, rgb, 0), D.colorize(ours, rgb, 3, passes=2))
-    assert not np.array_equal(D.colorize(ours, rgb, 0), D.colorize(ours, rgb, 2, passes=2))
+    assert np.array_equal(D.colorize(ours, rgb), D.colorize(ours, rgb, 3, passes=2))
+    assert not np.array_equal(D.colorize(ours, rgb), D.colorize(ours, rgb, 2, passes=2))
     assert not np.array_equal(D.colorize(ours, rgb, 3), D.colorize(ours, rgb, 3, passes=1))
+    save_file(sd, str(tmp_path / "bad.safetensors"), metadata={"arch": "slim", "passes": "3"})
+    with pytest.raises(ValueError, match="passes"):
+        D.load_generator(tmp_path / "bad.safetensors")
 
 
 def test_colorize_thread_safe(slim) -> None:
