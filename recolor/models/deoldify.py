@@ -29,7 +29,8 @@ from .deoldify_fast import (WinogradConv2d, fold_spectral_norm, fuse_batchnorm, 
                             nnpack_available, prepare_for_inference, use_winograd)
 from .deoldify_import import import_weights  # noqa: F401
 from .deoldify_unet import (ARCHS, ArchConfig, DynamicUnet, PixelShuffleICNR,  # noqa: F401
-                            SelfAttention, build_generator, infer_arch, load_encoder_state)
+                            ResBlock, SelfAttention, build_generator, infer_arch,
+                            load_encoder_state)
 from .imagenet import IMAGENET_MEAN, IMAGENET_STD, denormalize, normalize  # noqa: F401
 from .passes import check_settings, pass_plan
 
