@@ -1,9 +1,6 @@
-"""``python -m recolor.train.deoldify ...``, the same as ``python -m recolor train deoldify``."""
-import argparse
+"""``python -m recolor.train.deoldify ...``, the same as ``python -m recolor train deoldify ...``."""
+import sys
 
-from . import __doc__ as doc
-from . import add_arguments, main
+from ...cli import main
 
-parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-add_arguments(parser)
-raise SystemExit(main(parser.parse_args()))
+raise SystemExit(main(["train", "deoldify", *sys.argv[1:]]))
