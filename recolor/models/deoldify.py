@@ -34,7 +34,8 @@ from .deoldify_unet import (ARCHS, ArchConfig, DynamicUnet, PixelShuffleICNR,  #
 from .imagenet import IMAGENET_MEAN, IMAGENET_STD, denormalize, normalize  # noqa: F401
 from .passes import check_settings, pass_plan
 
-__all__ = ["ARCHS", "ArchConfig", "DynamicUnet", "Settings", "build_generator",
+__all__ = ["ARCHS", "ArchConfig", "DynamicUnet", "PixelShuffleICNR", "ResBlock", "SelfAttention",
+           "Settings", "build_generator",
            "fold_spectral_norm", "fuse_batchnorm", "nnpack_available", "use_winograd",
            "WinogradConv2d", "prepare_for_inference", "load_generator", "load_encoder_state",
            "infer_arch", "import_weights", "settings_of", "predict", "colorize",

@@ -24,7 +24,6 @@ _ALLOWED_GLOBALS = re.compile(r"^(functools\.partial|torch\.optim\.[\w.]+|numpy\
                               r"|numpy\.dtypes\.\w+)$")
 
 
-
 def _resolve(name: str) -> object:
     mod, _, attr = name.rpartition(".")
     return getattr(importlib.import_module(mod), attr)

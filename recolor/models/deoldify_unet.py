@@ -327,5 +327,3 @@ def load_encoder_state(model: DynamicUnet, state_dict: Mapping[str, torch.Tensor
     sd = {k[len(prefix):]: v for k, v in state_dict.items()
           if k.startswith(prefix) and k[len(prefix):] in own}
     body.load_state_dict(sd, strict=True)
-
-

@@ -1,4 +1,4 @@
-"""``python -m recolor.train.deoldify ...``, the same as ``python -m recolor train deoldify ...``."""
+"""``python -m recolor.train.deoldify ...``: ``python -m recolor train deoldify ...``."""
 import sys
 
 from ...cli import main

@@ -68,5 +68,3 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="when done, write the generator here (fp16 safetensors)")
     p.add_argument("--export-only", default=None, metavar="CKPT",
                    help="just export CKPT (ckpt.pt or G_*.pt) to --export and exit")
-
-

@@ -65,5 +65,3 @@ def read_init(path: str | Path) -> dict[str, Any]:
         return {"G": {k: v.float() if v.is_floating_point() else v for k, v in sd.items()},
                 "config": {"arch": meta.get("arch", "")}}
     return torch.load(path, map_location="cpu", weights_only=False)
-
-

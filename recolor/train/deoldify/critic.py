@@ -38,5 +38,3 @@ def build_critic(nf: int = 64, n_blocks: int = 3, p: float = 0.15) -> nn.Sequent
     layers += [_crit_conv(nf, nf, 3), _crit_conv(nf, 1, 4, padding=0, bias=False, act=False),
                nn.Flatten()]
     return nn.Sequential(*layers)
-
-

@@ -26,5 +26,3 @@ class GrayColourPairs(ColourPhotos):
         else:  # the network sees the aged luma; the target is the clean colour
             gray = torch.from_numpy(aged).float() / 255
         return normalize(gray.expand(3, -1, -1)), normalize(rgb)
-
-

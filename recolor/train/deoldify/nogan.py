@@ -132,5 +132,3 @@ class NoGAN:
             if obj is not None and sd[key] is not None:
                 obj.load_state_dict(sd[key])
         self.gen_mode = sd["gen_mode"]
-
-

@@ -35,5 +35,3 @@ def load_pretrained(name: str, path: str | Path | None = None) -> dict[str, torc
 def init_encoder(model: DynamicUnet, path: str | Path | None = None) -> None:
     """Initialise the slim generator's MobileNetV2 body from the ImageNet weights."""
     load_encoder_state(model, load_pretrained("mobilenet_v2", path))
-
-

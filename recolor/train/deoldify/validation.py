@@ -48,5 +48,3 @@ def sample_grid(G: nn.Module, x: torch.Tensor, y: torch.Tensor, path: Path,
                                                        denormalize(fake))]
     img = (torch.cat(rows, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
     Image.fromarray(img).save(path)
-
-

@@ -1,4 +1,4 @@
-"""``python -m recolor.train.pix2pix ...``, the same as ``python -m recolor train pix2pix ...``."""
+"""``python -m recolor.train.pix2pix ...``: ``python -m recolor train pix2pix ...``."""
 import sys
 
 from ...cli import main

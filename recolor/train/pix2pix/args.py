@@ -63,5 +63,3 @@ def generator_config(args: argparse.Namespace) -> dict[str, Any]:
         nd = args.num_downs or int(math.log2(args.size))
         return {"arch": "classic", "num_downs": nd, "ngf": args.ngf, "train_size": args.size}
     return {"arch": "mobilenet", "width": args.width, "train_size": args.size}
-
-

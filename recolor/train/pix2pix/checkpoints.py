@@ -46,5 +46,3 @@ def export(ckpt: str | Path, out_path: str | Path, infer_size: int | None = None
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     save_file(sd, str(out_path), metadata={"config": json.dumps(config), "source": str(ckpt),
                                            "progress": json.dumps(state.get("progress", {}))})
-
-

@@ -125,5 +125,3 @@ def lr_factor(epochs_done: float, total_epochs: int, decay_epochs: int) -> float
         return 1.0
     start = total_epochs - decay_epochs
     return float(min(1.0, max(0.0, 1.0 - (epochs_done - start) / decay_epochs)))
-
-

@@ -85,5 +85,3 @@ def evaluate(weights: str | Path, data: str | Path, limit: int = 100, size: int 
         rows = [np.pad(r, ((0, 4), (0, w - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
         Image.fromarray(np.concatenate(rows, 0)).save(grid)
     return res
-
-
