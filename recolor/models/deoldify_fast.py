@@ -71,9 +71,8 @@ def nnpack_available() -> bool:
 class WinogradConv2d(nn.Conv2d):
     """A 3x3, stride-1 conv run by NNPACK's Winograd F(6x6, 3x3) on CPU float32 maps larger than
     48x48, error ~1e-5 relative; elsewhere (smaller maps, GPU, other dtypes) a plain conv. On
-    this project's AVX-512 CPU it wins only for wide convs on large maps (303 channels at
-    256x256: 230 ms against oneDNN's 424) and loses below about 48x48 (768 channels at 32x32:
-    50 ms against 31), hence the size limit here and the channel limit in ``use_winograd``."""
+    an AVX-512 CPU, where oneDNN is fast, NNPACK wins only for wide convs on large maps and
+    loses on small ones, hence the size limit here and the channel limit in ``use_winograd``."""
 
     MIN_PIXELS = 48 * 48
 
@@ -109,8 +108,8 @@ def use_winograd(model: nn.Module) -> nn.Module:
 def _blur_(x: torch.Tensor) -> torch.Tensor:
     """``AvgPool2d(2, stride=1)(ReplicationPad2d((1, 0, 1, 0))(x))`` without autograd, computed
     in ``x`` (which it overwrites): each pixel averaged with its upper, left and upper-left
-    neighbours, the first row and column replicated. Equal to float rounding; about a third
-    of the pooling's time (40 ms against 113 ms for a 300 x 256 x 256 map)."""
+    neighbours, the first row and column replicated. Equal to float rounding, with no padded
+    copy and no pooling kernel."""
     t = torch.empty_like(x)
     torch.add(x[..., 1:, :], x[..., :-1, :], out=t[..., 1:, :])  # each row plus the one above
     torch.mul(x[..., :1, :], 2, out=t[..., :1, :])
