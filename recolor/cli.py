@@ -28,20 +28,24 @@ _PLUGINS = {
 
 
 def _option_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per distinct method option in the registry (default: the method's own)."""
-    seen = {}
+    """One flag per distinct method option in the registry; its help ends with each method's
+    default (for the networks, what their loaded weights run with)."""
+    seen: dict[str, list] = {}
     for m in METHODS.values():
         for o in m.options:
-            seen.setdefault(o.name, o)
+            seen.setdefault(o.name, []).append((m, o))
     group = parser.add_argument_group("method options (each applies to the methods that have it)")
-    for o in seen.values():
-        flag = "--" + o.name.replace("_", "-")
+    for name, owners in seen.items():
+        o = owners[0][1]
+        flag = "--" + name.replace("_", "-")
+        defaults = "; ".join(f"{m.name} {opt.default}" for m, opt in owners)
+        help_text = f"{o.help} Default: {defaults}.".replace("%", "%%")
         if isinstance(o.default, bool):
-            group.add_argument(flag, dest=o.name, action=argparse.BooleanOptionalAction,
-                               default=None, help=o.help)
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
+                               default=None, help=help_text)
         else:
-            group.add_argument(flag, dest=o.name, type=type(o.default), default=None,
-                               choices=o.choices, help=o.help)
+            group.add_argument(flag, dest=name, type=type(o.default), default=None,
+                               choices=o.choices, help=help_text)
 
 
 def expand_inputs(paths: list[str]) -> list[Path]:
@@ -140,13 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_plugins(sub: argparse._SubParsersAction, plugins: dict[str, tuple[str, str]]) -> None:
     """One subcommand per entry of `plugins` (name -> (module, one-line help)); the module
-    gives `add_arguments(parser)`, `main(args)` and, as its docstring, the description. A
-    module that cannot be imported (an optional dependency missing) is left out."""
+    gives `add_arguments(parser)`, `main(args)` and, as its docstring, the description. Every
+    module's dependencies are installed with the package (an optional one is imported where
+    it is used), so an ImportError here is a bug and is raised, not hidden."""
     for name, (module, help_line) in plugins.items():
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
+        mod = importlib.import_module(module)
         sp = sub.add_parser(name, help=help_line, description=mod.__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(sp)

@@ -106,7 +106,7 @@ def run_all(rgb: np.ndarray, reference: np.ndarray | None,
             i, key = futures[f], cells[futures[f]].key
             try:
                 out, secs = f.result()
-                cells[i] = Cell(key, out, f"{METHODS[key].name} · {secs:.2f} s", secs)
+                cells[i] = Cell(key, out, caption(key, options.get(key, {}), secs), secs)
             except RecolorError as e:
                 cells[i] = _failed(key, str(e), tile)
             except Exception as e:  # noqa: BLE001 - one method's bug must not sink the others
@@ -118,6 +118,14 @@ def restored(rgb: np.ndarray) -> np.ndarray:
     """`rgb` with its luminance restored (`recolor.restore.restore`), as `run_all` sees it."""
     from .restore import restore  # noqa: PLC0415 - only the restore path needs OpenCV
     return restore(rgb)
+
+
+def caption(key: str, options: dict[str, Any], seconds: float) -> str:
+    """What ran and how long it took: the method's name, the settings `options` (over its
+    defaults) ran with, and the time, e.g. "DeOldify · rf 16 · 4 passes · colour ×1.5 · 1.10 s"."""
+    m = METHODS[key]
+    settings = m.describe(options)
+    return f"{m.name} · {settings + ' · ' if settings else ''}{seconds:.2f} s"
 
 
 def warm_up() -> list[Cell]:
