@@ -20,15 +20,17 @@ def test_demo_builds_with_the_colorize_endpoint():
 
 
 def test_each_option_gets_a_control_of_its_kind():
-    """A flag is a checkbox, a menu (DeOldify's passes) a dropdown, a range a slider."""
+    """A flag is a checkbox, a menu (DeOldify's passes) a dropdown, a range a slider; each
+    shows the value that runs (the shipped DeOldify file: render factor 16, 4 passes)."""
     demo = app.build_demo()
     controls = {b.label: b for b in demo.blocks.values()
                 if isinstance(b, (gr.Checkbox, gr.Dropdown, gr.Slider)) and b.label}
     assert isinstance(controls["post_process"], gr.Checkbox)
     assert isinstance(controls["render_factor"], gr.Slider)
-    passes = controls["passes"]
-    assert isinstance(passes, gr.Dropdown) and passes.value == 0
-    assert [c[1] for c in passes.choices] == [0, 1, 2, 4]
+    assert controls["render_factor"].value == 16
+    passes = controls["passes"]  # DeOldify's (the last with that label, in registry order)
+    assert isinstance(passes, gr.Dropdown) and passes.value == 4
+    assert [c[1] for c in passes.choices] == [1, 2, 4]
 
 
 def _read(path):
