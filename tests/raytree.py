@@ -64,3 +64,36 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def listening(pids: set[int]) -> list[str]:
+    """The local addresses ("IP:PORT") of the TCP sockets `pids` listen on."""
+    inodes = set()
+    for p in pids:
+        try:
+            for fd in Path(f"/proc/{p}/fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:
+            continue
+    out = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            f = line.split()
+            if f[3] == "0A" and f[9] in inodes:  # 0A: LISTEN
+                out.append(_address(f[1]))
+    return out
+
+
+def _address(hexaddr: str) -> str:
+    """/proc/net/tcp's "0100007F:1F90" (or a 32-digit IPv6 one) -> "127.0.0.1:8080"."""
+    ip, port = hexaddr.split(":")
+    raw = bytes.fromhex(ip)
+    words = [raw[i:i + 4][::-1] for i in range(0, len(raw), 4)]  # each 32-bit word is host-order
+    b = b"".join(words)
+    if len(b) == 16 and b[:12] == b"\0" * 10 + b"\xff\xff":
+        b = b[12:]  # an IPv4-mapped IPv6 address
+    text = ".".join(map(str, b)) if len(b) == 4 else ":".join(b[i:i + 2].hex()
+                                                              for i in range(0, 16, 2))
+    return f"{text}:{int(port, 16)}"
