@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 from typing import Any, Iterator
 
 import numpy as np
@@ -42,6 +43,10 @@ def _import_ray(address: str | None):
     the machine's address: the cluster's other nodes must reach this driver)."""
     if not address:
         os.environ.setdefault(LOOPBACK_ENV, "0")
+        if not {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"} & set(os.environ):
+            # token auth with a token of this run's own (inherited by the processes it
+            # starts), rather than ray's default of one saved in ~/.ray
+            os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16))
     import ray  # noqa: PLC0415
     import ray.data  # noqa: PLC0415,F401
     return ray
