@@ -27,15 +27,20 @@ MAX_BLOCKS = 10_000   # one job per block up to this many jobs: a result returns
 OBJECT_STORE = 200 * 2**20  # embedded: jobs and results are short JSON strings
 
 
-class _Actor:
-    """A Ray Data map_batches class: batch {"job": JSON strings} -> {"result": JSON strings}."""
+def _actor(worker: dict[str, Any]) -> type:
+    """A Ray Data map_batches class: batch {"job": JSON strings} -> {"result": JSON strings}.
+    The worker arguments are part of the class, not constructor arguments, so an actor that
+    dies is restarted from the class alone."""
 
-    def __init__(self, **worker: Any):
-        self.colorizer = Colorizer(**worker)
+    class Colorize:
+        def __init__(self):
+            self.colorizer = Colorizer(**worker)
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out = [json.dumps(self.colorizer(json.loads(j))) for j in batch["job"]]
-        return {"result": np.array(out, dtype=object)}
+        def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            out = [json.dumps(self.colorizer(json.loads(j))) for j in batch["job"]]
+            return {"result": np.array(out, dtype=object)}
+
+    return Colorize
 
 
 def _import_ray(address: str | None):
@@ -55,6 +60,7 @@ def _import_ray(address: str | None):
 def _connect(ray, address: str | None, workers: int | None) -> int:
     """ray.init, embedded or onto `address`; returns the actor count to use."""
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # its plans and notes: our bar says it
     if address:
         ray.init(address=address, **quiet)
         return workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -79,7 +85,7 @@ def run(jobs: list[dict[str, Any]], worker: dict[str, Any], workers: int | None 
         ctx.enable_progress_bars = False  # the command draws its own
         items = [{"job": json.dumps(j)} for j in jobs]
         ds = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_BLOCKS))
-        ds = ds.map_batches(_Actor, fn_constructor_kwargs=worker, batch_size=1,
+        ds = ds.map_batches(_actor(worker), batch_size=1,
                             batch_format="numpy", num_cpus=1,
                             compute=ray.data.ActorPoolStrategy(size=n))
         for row in ds.iter_rows():

@@ -30,8 +30,8 @@ class Progress:
             self.done += 1
         else:
             self.failed += 1
-        self.bar.update(1)
         self._show()
+        self.bar.update(1)
 
     def _show(self) -> None:
         left = self.total - self.done - self.failed
