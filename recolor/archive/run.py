@@ -92,11 +92,13 @@ def colorize_archive(files: list[Path], keys: list[str], given: dict[str, Any],
         try:
             _record(run_engine(todo.jobs, worker, workers=workers, address=address),
                     todo, manifest, progress)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Exception) as e:  # noqa: BLE001 - the engine itself failed
             progress.close()
-            print(f"interrupted: {progress.done + progress.failed} results are in "
-                  f"{manifest.path}; run the same command again to do the rest", file=sys.stderr)
-            return 130
+            what = "interrupted" if isinstance(e, KeyboardInterrupt) else \
+                f"error: the {engine} engine failed ({type(e).__name__}: {str(e)[:500]})"
+            print(f"{what}: {progress.done + progress.failed} results are in {manifest.path}; "
+                  "run the same command again to do the rest", file=sys.stderr)
+            return 130 if isinstance(e, KeyboardInterrupt) else 1
         progress.close()
         secs = time.perf_counter() - t0
         rows = manifest.rows([str(Path(f).absolute()) for f in files])
