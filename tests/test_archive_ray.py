@@ -119,9 +119,9 @@ def _check_complete(arc, out, kept, drivers):
     return got
 
 
-def _check_rerun_redoes_nothing(arc, out, env, log):
+def _check_rerun_redoes_nothing(cmd, env, out, log):
     before, manifest = mtimes(out), rows(out)
-    assert _run(_command(arc, out, *env[1]), env[0], log) == 0
+    assert _run(cmd, env, log) == 0
     assert "0 images to do" in Path(log).read_text()
     assert mtimes(out) == before and rows(out) == manifest
 
@@ -142,7 +142,7 @@ def test_cluster_run_survives_killed_worker_and_driver(tmp_path, cluster):
     rc = _run(cmd, ENV, tmp_path / "2.log")
     assert rc == 0, (tmp_path / "2.log").read_text()
     _check_complete(arc, out, kept, drivers=[os.getpid()])
-    _check_rerun_redoes_nothing(arc, out, (ENV, ["--address", address]), tmp_path / "3.log")
+    _check_rerun_redoes_nothing(cmd, ENV, out, tmp_path / "3.log")
 
 
 def test_embedded_run_resumes_after_ctrl_c(tmp_path, ray_tmp):
@@ -162,4 +162,4 @@ def test_embedded_run_resumes_after_ctrl_c(tmp_path, ray_tmp):
     assert not tree(ray_tmp)
     assert _run(_command(arc, out), env, tmp_path / "2.log") == 0, (tmp_path / "2.log").read_text()
     _check_complete(arc, out, kept, drivers=[os.getpid()])
-    _check_rerun_redoes_nothing(arc, out, (env, []), tmp_path / "3.log")
+    _check_rerun_redoes_nothing(_command(arc, out), env, out, tmp_path / "3.log")
