@@ -65,15 +65,22 @@ def _command(arc, out, *extra):
             "--engine", "ray", "--workers", "2", *extra]
 
 
-def _run(cmd, env, log):
+def _run(cmd, env, log) -> tuple[int, int]:
+    """(return code, the driver's pid)."""
     with open(log, "w") as f:
-        return subprocess.run(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT,
-                              timeout=300).returncode
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
+    try:
+        return proc.wait(timeout=300), proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _interrupt(cmd, env, out, log, kill, marker):
     """Start the command; once 5 results are in the manifest, look at what the Ray processes
-    listen on, then `kill(proc, rows)`. Returns (rows at the kill, return code, addresses)."""
+    listen on, then `kill(proc, rows)`. Returns (rows at the kill, return code, addresses,
+    the driver's pid)."""
     with open(log, "w") as f:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
     try:
@@ -83,7 +90,7 @@ def _interrupt(cmd, env, out, log, kill, marker):
             if len(got) >= 5:
                 addresses = listening(tree(marker, (proc.pid,)))
                 kill(proc, got)
-                return rows(out), proc.wait(timeout=120), addresses
+                return rows(out), proc.wait(timeout=120), addresses, proc.pid
             time.sleep(0.02)
         raise AssertionError(f"no 5 results before the run ended: {Path(log).read_text()}")
     finally:
@@ -121,7 +128,7 @@ def _check_complete(arc, out, kept, drivers):
 
 def _check_rerun_redoes_nothing(cmd, env, out, log):
     before, manifest = mtimes(out), rows(out)
-    assert _run(cmd, env, log) == 0
+    assert _run(cmd, env, log)[0] == 0
     assert "0 images to do" in Path(log).read_text()
     assert mtimes(out) == before and rows(out) == manifest
 
@@ -135,13 +142,13 @@ def test_cluster_run_survives_killed_worker_and_driver(tmp_path, cluster):
         os.kill(next(iter(r["worker_pid"] for r in got.values())), signal.SIGKILL)
         proc.kill()
 
-    kept, rc, addresses = _interrupt(cmd, ENV, out, tmp_path / "1.log",
-                                     kill_a_worker_then_the_driver, marker)
+    kept, rc, addresses, pid1 = _interrupt(cmd, ENV, out, tmp_path / "1.log",
+                                           kill_a_worker_then_the_driver, marker)
     assert rc == -signal.SIGKILL and 5 <= len(kept) < len(arc["good"]) + len(arc["bad"])
     assert addresses and all(a.startswith("127.0.0.1:") for a in addresses), addresses
-    rc = _run(cmd, ENV, tmp_path / "2.log")
+    rc, pid2 = _run(cmd, ENV, tmp_path / "2.log")
     assert rc == 0, (tmp_path / "2.log").read_text()
-    _check_complete(arc, out, kept, drivers=[os.getpid()])
+    _check_complete(arc, out, kept, drivers=[pid1, pid2])
     _check_rerun_redoes_nothing(cmd, ENV, out, tmp_path / "3.log")
 
 
@@ -150,8 +157,9 @@ def test_embedded_run_resumes_after_ctrl_c(tmp_path, ray_tmp):
     for own in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
         del env[own]  # the command binds loopback and makes its token by itself
     arc, out = make_archive(tmp_path / "in"), tmp_path / "out"
-    kept, rc, addresses = _interrupt(_command(arc, out), env, out, tmp_path / "1.log",
-                                     lambda proc, got: proc.send_signal(signal.SIGINT), ray_tmp)
+    kept, rc, addresses, pid1 = _interrupt(_command(arc, out), env, out, tmp_path / "1.log",
+                                           lambda proc, got: proc.send_signal(signal.SIGINT),
+                                           ray_tmp)
     log = (tmp_path / "1.log").read_text()
     assert rc == 130 and "run the same command again" in log, log
     assert 5 <= len(kept) < len(arc["good"]) + len(arc["bad"])
@@ -160,6 +168,7 @@ def test_embedded_run_resumes_after_ctrl_c(tmp_path, ray_tmp):
     while tree(ray_tmp) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not tree(ray_tmp)
-    assert _run(_command(arc, out), env, tmp_path / "2.log") == 0, (tmp_path / "2.log").read_text()
-    _check_complete(arc, out, kept, drivers=[os.getpid()])
+    rc, pid2 = _run(_command(arc, out), env, tmp_path / "2.log")
+    assert rc == 0, (tmp_path / "2.log").read_text()
+    _check_complete(arc, out, kept, drivers=[pid1, pid2])
     _check_rerun_redoes_nothing(_command(arc, out), env, out, tmp_path / "3.log")
