@@ -9,6 +9,8 @@ Each run is the real command in a fresh process with a fresh output folder:
   wall img/s    images / the command's whole wall time (start-up, Ray, model loading included)
   steady img/s  (images - 1) / (last result - first result), from the manifest's timestamps
   x local       the steady rate over the local engine's, same method, same run of this script
+Every process runs torch and BLAS on one thread (OMP_NUM_THREADS=1, as Ray gives each
+one-CPU actor), so the engines differ only in how many processes work and what Ray adds.
 Overhead per task: 200 tiny photos (16x16, Lab mean transfer, a 16x16 reference) through the
 local engine and through Ray with 1 actor; the difference of their seconds per result is what
 Ray adds to each task (scheduling, moving the job and its result, the block bookkeeping).
@@ -90,11 +92,12 @@ def main() -> int:
     ap.add_argument("--methods", nargs="+", default=["deoldify", "pdf"])
     args = ap.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ["OMP_NUM_THREADS"] = "1"  # the local engine too (see the docstring)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         folder = photos(tmp / "in", args.photos, args.side)
         print(f"{args.photos} photos from {VAL}, gray, {args.side} px long side; "
-              f"{os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.1f}\n")
+              f"{os.cpu_count()} CPUs, one thread per process; load average before: {os.getloadavg()[0]:.1f}\n")
         print("| method | engine | images | wall s | wall img/s | steady img/s | "
               "s/img in worker | steady x local |")
         print("|---|---|---|---|---|---|---|---|")

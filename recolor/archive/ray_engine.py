@@ -79,14 +79,13 @@ def run(jobs: list[dict[str, Any]], worker: dict[str, Any], workers: int | None 
     ray = _import_ray(address)
     try:
         n = _connect(ray, address, workers)
-        if not address:  # embedded: the actors share this machine's cores
-            worker = {**worker, "threads": max(1, (os.cpu_count() or 1) // n)}
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the command draws its own
         items = [{"job": json.dumps(j)} for j in jobs]
         ds = ray.data.from_items(items, override_num_blocks=min(len(items), MAX_BLOCKS))
-        ds = ds.map_batches(_actor(worker), batch_size=1,
-                            batch_format="numpy", num_cpus=1,
+        # one CPU per actor: Ray sets OMP_NUM_THREADS=1 in it, so torch and BLAS use one
+        # thread each (no spinning threads fighting over a core)
+        ds = ds.map_batches(_actor(worker), batch_size=1, batch_format="numpy", num_cpus=1,
                             compute=ray.data.ActorPoolStrategy(size=n))
         for row in ds.iter_rows():
             yield json.loads(row["result"])

@@ -26,11 +26,7 @@ class Colorizer:
     """Holds what every job shares: the reference and the loaded methods (a Ray actor builds
     one and keeps it, so each network loads once per actor)."""
 
-    def __init__(self, out_dir: str, reference: str | None = None, methods: tuple[str, ...] = (),
-                 threads: int | None = None):
-        if threads:
-            import torch  # noqa: PLC0415
-            torch.set_num_threads(threads)
+    def __init__(self, out_dir: str, reference: str | None = None, methods: tuple[str, ...] = ()):
         self.out_dir = Path(out_dir)
         self.reference: Any = "auto" if reference in (None, "auto") else \
             load_image(reference, "reference")
