@@ -42,7 +42,7 @@ def tree(marker: str | None = None, roots: tuple[int, ...] = ()) -> set[int]:
     return found
 
 
-def stop(marker: str | None = None, roots: tuple[int, ...] = (), grace: float = 10.0) -> set[int]:
+def stop(marker: str | None = None, roots: tuple[int, ...] = (), grace: float = 5.0) -> set[int]:
     """SIGTERM the tree, SIGKILL whatever is left after `grace` seconds; returns what it hit."""
     hit = tree(marker, roots)
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
