@@ -2,7 +2,6 @@
 as it arrives, and show done / failed / remaining with images per second."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
