@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 from .color import is_grayscale, keep_luma, lab_to_rgb, rgb_to_lab
 from .errors import RecolorError, ReferenceRequired
 from .images import ImageLike, fit_within, load_image, resize
+from .provenance import save_png
 from .registry import get_method
 
 WORK_SIDE = int(os.environ.get("RECOLOR_WORK_SIDE", 1024))
@@ -62,6 +64,21 @@ def colorize(image: ImageLike, method: str, reference: ImageLike | None = AUTO,
     if opts["keep_luminance"]:
         return upsample_chroma(out, rgb)
     return resize(out, (rgb.shape[1], rgb.shape[0]))
+
+
+def save(rgb: np.ndarray, path: str | Path, method: str,
+         settings: dict[str, Any] | None = None, mark: bool = False) -> Path:
+    """Write a colorization made by `method` (a key of `recolor.METHODS`) with `settings` (its
+    options) as a PNG whose text chunk says so (`recolor.provenance`); `mark=True` also draws a
+    small visible "recolor" mark in a corner. The pixels are otherwise written unchanged."""
+    get_method(method)  # an unknown method is an error, not a chunk naming nothing
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"recolor.save writes PNG files (the provenance is a PNG text chunk), "
+                         f"got {path.name!r}")
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3:
+        raise ValueError("recolor.save takes a uint8 (H, W, 3) RGB array, as colorize returns")
+    return save_png(rgb, path, method, settings, mark=mark)
 
 
 def upsample_chroma(small: np.ndarray, original: np.ndarray) -> np.ndarray:

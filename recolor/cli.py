@@ -6,10 +6,8 @@ import importlib
 import sys
 from pathlib import Path
 
-from PIL import Image
-from tqdm import tqdm
-
-from .api import colorize
+from .archive.engines import ENGINES
+from .archive.run import colorize_archive
 from .errors import RecolorError
 from .images import load_image
 from .registry import METHODS
@@ -28,20 +26,24 @@ _PLUGINS = {
 
 
 def _option_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per distinct method option in the registry (default: the method's own)."""
-    seen = {}
+    """One flag per distinct method option in the registry; its help ends with each method's
+    default (for the networks, what their loaded weights run with)."""
+    seen: dict[str, list] = {}
     for m in METHODS.values():
         for o in m.options:
-            seen.setdefault(o.name, o)
+            seen.setdefault(o.name, []).append((m, o))
     group = parser.add_argument_group("method options (each applies to the methods that have it)")
-    for o in seen.values():
-        flag = "--" + o.name.replace("_", "-")
+    for name, owners in seen.items():
+        o = owners[0][1]
+        flag = "--" + name.replace("_", "-")
+        defaults = "; ".join(f"{m.name} {opt.default}" for m, opt in owners)
+        help_text = f"{o.help} Default: {defaults}.".replace("%", "%%")
         if isinstance(o.default, bool):
-            group.add_argument(flag, dest=o.name, action=argparse.BooleanOptionalAction,
-                               default=None, help=o.help)
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
+                               default=None, help=help_text)
         else:
-            group.add_argument(flag, dest=o.name, type=type(o.default), default=None,
-                               choices=o.choices, help=o.help)
+            group.add_argument(flag, dest=name, type=type(o.default), default=None,
+                               choices=o.choices, help=help_text)
 
 
 def expand_inputs(paths: list[str]) -> list[Path]:
@@ -66,41 +68,22 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     if not files:
         print("error: no input images found", file=sys.stderr)
         return 2
+    if args.workers is not None and args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     given = {o.name: getattr(args, o.name) for m in METHODS.values() for o in m.options
              if getattr(args, o.name) is not None}
-    reference = args.reference
-    if reference != "auto":
+    if args.reference != "auto":
         try:
-            reference = load_image(args.reference, "reference")
+            load_image(args.reference, "reference")
         except RecolorError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-    written, bad_files = 0, 0
-    for f in tqdm(files, desc="colorize", unit="img", file=sys.stderr):
-        try:
-            rgb = load_image(f, f.name)
-        except RecolorError as e:
-            tqdm.write(f"error: {e}", file=sys.stderr)
-            bad_files += 1
-            continue
-        ok = 0
-        for k in keys:
-            m = METHODS[k]
-            opts = {n: v for n, v in given.items() if n in {o.name for o in m.options}}
-            try:
-                out = colorize(rgb, k, reference=reference, **opts)
-            except RecolorError as e:
-                tqdm.write(f"error: {f.name}: {m.name}: {e}", file=sys.stderr)
-                continue
-            Image.fromarray(out).save(out_dir / f"{f.stem}_{k}.png")
-            ok += 1
-        written += ok
-        bad_files += ok == 0
-    print(f"{written} images written to {out_dir}; {bad_files} of {len(files)} inputs failed",
-          file=sys.stderr)
-    return 1 if bad_files == len(files) else 0
+    return colorize_archive(files, keys, given, args.reference, out_dir, engine=args.engine,
+                            address=args.address, workers=args.workers,
+                            retry_failed=args.retry_failed)
 
 
 def cmd_import_weights(args: argparse.Namespace) -> int:
@@ -125,7 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", default="auto",
                    help="colour reference image for the transfer methods; auto (default): "
                         "picked per photo from the bundled reference bank")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder; OUT/manifest.sqlite records "
+                   "every result, and a rerun skips what is done")
+    p.add_argument("--engine", choices=ENGINES, default="local",
+                   help="local (default): in this process; ray: a Ray Data actor pool, on this "
+                        "machine (bound to 127.0.0.1) or on the cluster at --address")
+    p.add_argument("--address", help="ray: an existing cluster's address (HOST:PORT, or auto)")
+    p.add_argument("--workers", type=int, help="ray: the number of actors (default: this "
+                   "machine's CPU count, or the cluster's CPUs)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="redo the files the manifest has as failed (skipped by default)")
     _option_flags(p)
     p.set_defaults(func=cmd_colorize)
     p = sub.add_parser("import-weights", help="convert an official DeOldify checkpoint (.pth) "
@@ -140,13 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_plugins(sub: argparse._SubParsersAction, plugins: dict[str, tuple[str, str]]) -> None:
     """One subcommand per entry of `plugins` (name -> (module, one-line help)); the module
-    gives `add_arguments(parser)`, `main(args)` and, as its docstring, the description. A
-    module that cannot be imported (an optional dependency missing) is left out."""
+    gives `add_arguments(parser)`, `main(args)` and, as its docstring, the description. Every
+    module's dependencies are installed with the package (an optional one is imported where
+    it is used), so an ImportError here is a bug and is raised, not hidden."""
     for name, (module, help_line) in plugins.items():
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
+        mod = importlib.import_module(module)
         sp = sub.add_parser(name, help=help_line, description=mod.__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(sp)

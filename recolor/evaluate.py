@@ -17,12 +17,17 @@ from tqdm import tqdm
 from .api import colorize
 from .cli import IMAGE_SUFFIXES
 from .color import gray_to_rgb, is_grayscale, luma
+from .degrade import age, seeded_rng
 from .errors import RecolorError
 from .images import fit_within, load_image
 from .metrics import COLUMNS, LABELS, score
 from .registry import METHODS
 
 GRAY = "gray"  # the no-colour baseline: the grayscale input itself, scored as RGB
+# file-name prefixes of the photos of people in ../shared/data (its SOURCES.md, second table):
+# the summary reports them and the rest apart
+PEOPLE = ("ccp_", "humanseg_", "pennfudan_", "nomaskfaces_", "cocomini_", "ultralight_",
+          "mmposetest_")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,11 +35,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", default="all", help="all, or keys separated by commas")
     p.add_argument("--size", type=int, default=0, help="downscale so the long side is at most N")
     p.add_argument("--limit", type=int, default=0, help="use only the first K photos")
+    p.add_argument("--half", choices=("even", "odd"), default=None,
+                   help="only the even- or odd-indexed photos of the sorted set: pick a setting "
+                        "on one half of val, check it on the other")
     p.add_argument("--reference", default="next",
                    help="next (the next photo of the sorted set), auto (the reference picker) or FILE")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="a method option (e.g. render_factor=12), given to the methods that "
                         "have it; repeatable")
+    p.add_argument("--degrade", type=float, default=0.0, metavar="S",
+                   help="age each gray input at strength S (recolor.degrade; seeded by the file "
+                        "name, so every run and method sees the same aged photo) and score "
+                        "against the clean colour photo")
     p.add_argument("--grid-rows", type=int, default=4, help="rows in grid.png")
     p.add_argument("--out", required=True, help="output folder")
 
@@ -54,7 +66,8 @@ def main(args: argparse.Namespace) -> int:
         options[name.strip()] = value.strip()
     try:
         summary = evaluate(Path(args.data), keys, Path(args.out), size=args.size, limit=args.limit,
-                           reference=args.reference, grid_rows=args.grid_rows, options=options)
+                           reference=args.reference, grid_rows=args.grid_rows, options=options,
+                           degrade=args.degrade, half=args.half)
     except RecolorError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -70,15 +83,20 @@ def list_photos(folder: Path) -> list[Path]:
 
 def evaluate(data: Path, keys: list[str], out: Path, size: int = 0, limit: int = 0,
              reference: str = "next", grid_rows: int = 4,
-             options: dict[str, Any] | None = None) -> list[dict]:
+             options: dict[str, Any] | None = None, degrade: float = 0.0,
+             half: str | None = None) -> list[dict]:
     """Run and score the methods on every colour photo in `data`; write the report to `out`
-    and return the summary rows. `options` go to the methods that have them."""
+    and return the summary rows. `options` go to the methods that have them. `degrade` > 0
+    ages each gray input (`recolor.degrade.age`, seeded by the file name); scores stay against
+    the clean photo."""
     options = options or {}
     own = {k: {n: v for n, v in options.items() if n in METHODS[k].defaults()} for k in keys}
     unused = set(options) - {n for o in own.values() for n in o}
     if unused:
         raise RecolorError(f"no method among {', '.join(keys)} has option(s) {sorted(unused)}")
     files = list_photos(data)
+    if half:
+        files = files[{"even": 0, "odd": 1}[half]::2]
     photos: list[tuple[str, np.ndarray]] = []
     skipped = 0
     for f in files:
@@ -108,6 +126,8 @@ def evaluate(data: Path, keys: list[str], out: Path, size: int = 0, limit: int =
     rows, grid = [], []
     for i, (name, truth) in enumerate(tqdm(evaluated, desc="evaluate", unit="img", file=sys.stderr)):
         gray = gray_to_rgb(luma(truth))
+        if degrade:
+            gray = age(gray, degrade, seeded_rng(name))
         if picker is not None:
             ref = picker(gray)
         else:
@@ -133,8 +153,11 @@ def evaluate(data: Path, keys: list[str], out: Path, size: int = 0, limit: int =
     _write_csv(out / "per_image.csv", rows)
     _write_csv(out / "summary.csv", summary)
     note = (f"{len(evaluated)} photos from `{data}` (sorted; {skipped} grayscale or unreadable "
-            f"skipped), reference: {reference}, size: {size or 'native'}\n\n")
-    (out / "summary.md").write_text(note + summary_markdown(summary) + "\n")
+            f"skipped{f', {half} half' if half else ''}), reference: {reference}, "
+            f"size: {size or 'native'}"
+            f"{f', aged at strength {degrade:g} (recolor.degrade)' if degrade else ''}\n\n")
+    (out / "summary.md").write_text(note + summary_markdown(summary) + "\n"
+                                    + group_markdown(rows, [GRAY, *keys]))
     bar_chart(summary, out / "summary.png")
     if grid:
         grid_image(grid, keys).save(out / "grid.png")
@@ -154,6 +177,21 @@ def summarize(rows: list[dict], methods: list[str]) -> list[dict]:
             entry[col + "_std"] = float(vals.std()) if len(vals) else math.nan
         summary.append(entry)
     return summary
+
+
+def is_people(name: str) -> bool:
+    return name.startswith(PEOPLE)
+
+
+def group_markdown(rows: list[dict], methods: list[str]) -> str:
+    """The summary again for the photos of people and for the rest, when both are present."""
+    people = [r for r in rows if is_people(r["image"])]
+    rest = [r for r in rows if not is_people(r["image"])]
+    if not people or not rest:
+        return ""
+    n = lambda rs: len({r["image"] for r in rs})  # noqa: E731
+    return (f"\n## People ({n(people)} photos)\n\n{summary_markdown(summarize(people, methods))}\n"
+            f"\n## The rest ({n(rest)} photos)\n\n{summary_markdown(summarize(rest, methods))}\n")
 
 
 def summary_markdown(summary: list[dict]) -> str:

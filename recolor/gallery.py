@@ -71,10 +71,15 @@ def _timed(key: str, rgb: np.ndarray, reference: np.ndarray | None,
 
 def run_all(rgb: np.ndarray, reference: np.ndarray | None,
             options: dict[str, dict[str, Any]] | None = None,
-            budget_s: float = TIME_BUDGET_S) -> Iterator[list[Cell]]:
+            budget_s: float = TIME_BUDGET_S, restore: bool = False) -> Iterator[list[Cell]]:
     """Start all methods on `rgb` and yield the list of cells (in registry order) first with
-    "running" placeholders and then each time a method finishes."""
+    "running" placeholders and then each time a method finishes.
+    `restore=True` restores the photo's luminance once (`recolor.restore`: NL-means, CLAHE)
+    and gives every method that restored photo, so each result keeps the restored luminance;
+    a caller that shows the input should show `restored(rgb)` then."""
     options = options or {}
+    if restore:
+        rgb = restored(rgb)
     tile = _tile_size(rgb)
     cells = [Cell(k, placeholder(f"{m.name}: running...", tile), f"{m.name} · running...")
              for k, m in METHODS.items()]
@@ -101,12 +106,26 @@ def run_all(rgb: np.ndarray, reference: np.ndarray | None,
             i, key = futures[f], cells[futures[f]].key
             try:
                 out, secs = f.result()
-                cells[i] = Cell(key, out, f"{METHODS[key].name} · {secs:.2f} s", secs)
+                cells[i] = Cell(key, out, caption(key, options.get(key, {}), secs), secs)
             except RecolorError as e:
                 cells[i] = _failed(key, str(e), tile)
             except Exception as e:  # noqa: BLE001 - one method's bug must not sink the others
                 cells[i] = _failed(key, f"internal error: {type(e).__name__}: {e}", tile)
         yield list(cells)
+
+
+def restored(rgb: np.ndarray) -> np.ndarray:
+    """`rgb` with its luminance restored (`recolor.restore.restore`), as `run_all` sees it."""
+    from .restore import restore  # noqa: PLC0415 - only the restore path needs OpenCV
+    return restore(rgb)
+
+
+def caption(key: str, options: dict[str, Any], seconds: float) -> str:
+    """What ran and how long it took: the method's name, the settings `options` (over its
+    defaults) ran with, and the time, e.g. "DeOldify · rf 16 · 4 passes · colour ×1.5 · 1.10 s"."""
+    m = METHODS[key]
+    settings = m.describe(options)
+    return f"{m.name} · {settings + ' · ' if settings else ''}{seconds:.2f} s"
 
 
 def warm_up() -> list[Cell]:

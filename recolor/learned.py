@@ -3,6 +3,8 @@
 Weights live in `weights/` (or `RECOLOR_WEIGHTS`). Each model is loaded on first use, by one
 thread, and then shared by all threads (inference keeps no state). A missing or unreadable
 weight file is a `ModelUnavailable` error with the file it looked for, never a crash.
+`settings(method)` reads what the file that would load runs with from its header alone,
+without building the network: the registry's option defaults.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import numpy as np
 import torch
 
 from .errors import ModelUnavailable
+from .models import deoldify as dd
+from .models import pix2pix as p2p
 
 WEIGHTS = Path(os.environ.get("RECOLOR_WEIGHTS", Path(__file__).resolve().parents[1] / "weights"))
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -23,20 +27,42 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 PIX2PIX_FILES = ("pix2pix-mnv2.safetensors", "pix2pix-classic.safetensors")
 DEOLDIFY_FILES = ("deoldify-artistic.safetensors", "deoldify-stable.safetensors",
                   "deoldify-slim.safetensors")
+_FILES = {"pix2pix": PIX2PIX_FILES, "deoldify": DEOLDIFY_FILES}
+_SETTINGS = {"pix2pix": (p2p.Settings, p2p.settings_of),
+             "deoldify": (dd.Settings, dd.settings_of)}
 
 _lock = threading.Lock()
 _models: dict[str, torch.nn.Module] = {}
 
 
-def _model(method: str, files: tuple[str, ...], load: Callable[[Path], torch.nn.Module]):
-    """The loaded model for `method` from the first of `files` present in WEIGHTS."""
+def weight_file(method: str) -> Path | None:
+    """The first of `method`'s files present in WEIGHTS (the one its model loads), or None."""
+    return next((WEIGHTS / f for f in _FILES[method] if (WEIGHTS / f).is_file()), None)
+
+
+def settings(method: str) -> p2p.Settings | dd.Settings:
+    """The settings of the file `method` would load, read from its header; the settings
+    class's defaults when there is no file or its header cannot be read (the model then
+    reports why when it is asked to run)."""
+    default, read = _SETTINGS[method]
+    path = weight_file(method)
+    if path is None:
+        return default()
+    try:
+        return read(path)
+    except (OSError, ValueError):  # unreadable or bad values: loading will say so
+        return default()
+
+
+def _model(method: str, load: Callable[[Path], torch.nn.Module]) -> torch.nn.Module:
+    """The loaded model for `method` from its `weight_file`."""
     with _lock:
         if method in _models:
             return _models[method]
-        path = next((WEIGHTS / f for f in files if (WEIGHTS / f).is_file()), None)
+        path = weight_file(method)
         if path is None:
-            raise ModelUnavailable(f"model not available yet: none of {', '.join(files)} "
-                                   f"in {WEIGHTS}")
+            raise ModelUnavailable(f"model not available yet: none of "
+                                   f"{', '.join(_FILES[method])} in {WEIGHTS}")
         try:
             model = load(path)
         except Exception as e:  # noqa: BLE001 - a corrupt or mismatched file is the file's fault
@@ -46,23 +72,21 @@ def _model(method: str, files: tuple[str, ...], load: Callable[[Path], torch.nn.
 
 
 def pix2pix(rgb: np.ndarray, reference: np.ndarray | None = None,
-            saturation: float = 0.0, passes: int = 0) -> np.ndarray:
-    """pix2pix U-Net generator: predicts ab from L, keeps the input's luma; ``saturation``
-    scales the colour, ``passes`` averages predictions (0: the weights' own)."""
-    from .models import pix2pix as p2p  # noqa: PLC0415 - torch models load on first use
+            saturation: float | None = None, passes: int | None = None,
+            working_size: int | None = None) -> np.ndarray:
+    """pix2pix U-Net generator: predicts ab from L at `working_size` (short side), keeps the
+    input's luma; `saturation` scales the colour, `passes` averages predictions. None: the
+    weights' own (`models.pix2pix.Settings`)."""
+    model = _model("pix2pix", lambda p: p2p.load_generator(p).to(DEVICE))
+    return p2p.colorize(model, rgb, size=working_size, saturation=saturation, passes=passes)
 
-    model = _model("pix2pix", PIX2PIX_FILES, lambda p: p2p.load_generator(str(p)).to(DEVICE))
-    return p2p.colorize(model, rgb, saturation=saturation, passes=passes)
 
-
-def deoldify(rgb: np.ndarray, reference: np.ndarray | None = None, render_factor: int = 0,
-             post_process: bool = True, saturation: float = 0.0, passes: int = 0) -> np.ndarray:
+def deoldify(rgb: np.ndarray, reference: np.ndarray | None = None,
+             render_factor: int | None = None, post_process: bool = True,
+             saturation: float | None = None, passes: int | None = None) -> np.ndarray:
     """DeOldify generator with upstream's render_factor resize and luminance post-processing;
     an official checkpoint imported with `python -m recolor import-weights` is preferred.
-    ``render_factor=0``, ``passes=0``: the loaded weights' own (35 and 1 for official
-    checkpoints)."""
-    from .models import deoldify as dd  # noqa: PLC0415
-
-    model = _model("deoldify", DEOLDIFY_FILES, lambda p: dd.load_generator(p, device=DEVICE))
+    None: the weights' own (`models.deoldify.Settings`)."""
+    model = _model("deoldify", lambda p: dd.load_generator(p, device=DEVICE))
     return dd.colorize(model, rgb, render_factor=render_factor, post_process=post_process,
                        saturation=saturation, passes=passes)

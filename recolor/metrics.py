@@ -15,9 +15,9 @@ from skimage.metrics import structural_similarity
 if TYPE_CHECKING:  # the trainers' torch batches; the app's scoring needs no torch here
     import torch
 
-COLUMNS = ("psnr", "ssim", "de2000", "cf", "dcf")
-LABELS = {"psnr": "PSNR dB", "ssim": "SSIM", "de2000": "ΔE2000", "cf": "CF", "dcf": "ΔCF",
-          "seconds": "seconds"}
+COLUMNS = ("psnr", "ssim", "de2000", "ab_err", "cf", "dcf")
+LABELS = {"psnr": "PSNR dB", "ssim": "SSIM", "de2000": "ΔE2000", "ab_err": "ab error",
+          "cf": "CF", "dcf": "ΔCF", "seconds": "seconds"}
 
 
 def psnr(out: np.ndarray, truth: np.ndarray) -> float:
@@ -35,6 +35,18 @@ def ssim(out: np.ndarray, truth: np.ndarray) -> float:
 def delta_e(out: np.ndarray, truth: np.ndarray) -> float:
     """Mean CIEDE2000 colour difference."""
     return float(deltaE_ciede2000(rgb2lab(truth), rgb2lab(out)).mean())
+
+
+def ab_error(out: np.ndarray, truth: np.ndarray) -> float:
+    """The chroma-only error: the mean over pixels of sqrt((a - a*)^2 + (b - b*)^2) in CIE Lab.
+    Blind to lightness, so an aged input (whose L differs for every method alike) does not
+    dominate it; a gray output scores the truth's mean chroma."""
+    return _ab_error(rgb2lab(out), rgb2lab(truth))
+
+
+def _ab_error(lab_out: np.ndarray, lab_truth: np.ndarray) -> float:
+    d = lab_out[..., 1:] - lab_truth[..., 1:]
+    return float(np.sqrt((d ** 2).sum(-1)).mean())
 
 
 def colourfulness(rgb: np.ndarray) -> float:
@@ -73,5 +85,8 @@ def score(out: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     if out.shape != truth.shape:
         raise ValueError(f"output {out.shape} and ground truth {truth.shape} differ in size")
     cf, cf_truth = colourfulness(out), colourfulness(truth)
-    return {"psnr": psnr(out, truth), "ssim": ssim(out, truth), "de2000": delta_e(out, truth),
+    lab_out, lab_truth = rgb2lab(out), rgb2lab(truth)
+    return {"psnr": psnr(out, truth), "ssim": ssim(out, truth),
+            "de2000": float(deltaE_ciede2000(lab_truth, lab_out).mean()),
+            "ab_err": _ab_error(lab_out, lab_truth),
             "cf": cf, "cf_truth": cf_truth, "dcf": cf - cf_truth}

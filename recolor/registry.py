@@ -2,6 +2,10 @@
 
 The app, the CLI, the evaluation and the tests all iterate `METHODS`. Adding a method is one
 new module with a `run(rgb, reference, **options)` function and one line in `_ALL` below.
+
+The networks' option defaults are what their loaded weights run with (`learned.settings`,
+read from the weight file's header at import), so the options panel, `--help` and the HTTP
+API show what runs, and `colorize(img, key)` equals `colorize(img, key, **defaults)`.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ class Option:
     maximum: float | None = None
     step: float | None = None
     choices: tuple[Any, ...] | None = None  # the only values allowed (a menu rather than a range)
+    label: Callable[[Any], str] | None = None  # a value as a caption shows it ("rf 16")
 
     def parse(self, value: Any) -> Any:
         """Coerce `value` to the default's type and check the bounds (or the choices)."""
@@ -67,6 +72,13 @@ class Method:
                              f"it has {sorted(known)}")
         return {**self.defaults(), **{k: known[k].parse(v) for k, v in options.items()}}
 
+    def describe(self, options: dict[str, Any] | None = None) -> str:
+        """The settings that `options` (over the defaults) run with, as a caption shows them:
+        e.g. "rf 16 · 4 passes · colour ×1.5"; "" for a method whose options have no label."""
+        values = self.parse_options(options or {})
+        parts = (o.label(values[o.name]) for o in self.options if o.label is not None)
+        return " · ".join(p for p in parts if p)
+
 
 _KEEP_L = Option("keep_luminance", True,
                  "Keep the input's Lab lightness and take only the colour from the transfer "
@@ -74,18 +86,40 @@ _KEEP_L = Option("keep_luminance", True,
 _SEED = Option("seed", 0, "Seed of the random rotations (results are deterministic given it).",
                0, 2**31 - 1, 1)
 
-_SATURATION = Option("saturation", 0.0, "Colour strength, the luminance kept: below 1 the colour "
-                     "fades toward gray; above 1 the colours spread apart about the photo's mean "
-                     "colour, which stays. 0: the weights' own default (1 unless their file sets "
-                     "one). A file may also spend more of the gain on red-cyan than on "
-                     "blue-yellow (its v_exponent).", 0.0, 3.0, 0.05)
+
+def _saturation(s: learned.p2p.Settings | learned.dd.Settings) -> Option:
+    """A network's colour strength, default the gain its weights were chosen with."""
+    ve = (f" V (red-cyan) gets the gain to the power {s.v_exponent:g}, a property of the "
+          f"weights." if s.v_exponent != 1 else "")
+    return Option("saturation", float(s.saturation),
+                  "Colour strength: 0 is gray, 1 the network's own colour, above 1 stronger "
+                  "(the colours spread apart about the photo's mean colour, which stays)." + ve,
+                  0.0, max(3.0, s.saturation), 0.05, label=lambda v: f"colour ×{v:g}")
 
 
-def _passes(sizes: str, own: str) -> Option:
+def _passes(sizes: str, default: int) -> Option:
     """A network's `passes` option (`recolor.models.passes.pass_plan`)."""
-    return Option("passes", 0, f"Predictions averaged: 1, the photo once; 2, with its mirror "
-                  f"image; 4, both at {sizes}. Steadier colour, proportionally slower. 0: the "
-                  f"weights' own ({own}).", choices=(0, *PASSES))
+    return Option("passes", int(default), f"Predictions averaged: 1, the photo once; 2, with "
+                  f"its mirror image; 4, both at {sizes}. Steadier colour, proportionally "
+                  f"slower.", choices=PASSES,
+                  label=lambda v: f"{v} pass" if v == 1 else f"{v} passes")
+
+
+def _pix2pix_options(s: learned.p2p.Settings) -> tuple[Option, ...]:
+    return (Option("working_size", int(s.size), "Short side, in pixels, at which the network "
+                   "sees the photo (its colour is then resized to the photo's size): higher, "
+                   "more detail and slower.", min(32, s.size), max(512, s.size), 32,
+                   label=lambda v: f"{v} px"),
+            _passes("working sizes 32 px smaller and larger", s.passes), _saturation(s))
+
+
+def _deoldify_options(s: learned.dd.Settings) -> tuple[Option, ...]:
+    return (Option("render_factor", int(s.render_factor), "The network sees the photo "
+                   "stretched to render_factor x 16 pixels square: higher, more detail and "
+                   "slower.", 1, max(64, s.render_factor), 1, label=lambda v: f"rf {v}"),
+            Option("post_process", True, "Keep the input's luminance, take only the chroma.",
+                   label=lambda v: "" if v else "raw output"),
+            _passes("render_factor - 2 and + 2", s.passes), _saturation(s))
 
 
 _ALL = [
@@ -99,15 +133,10 @@ _ALL = [
             _KEEP_L, _SEED),
            "Pitie et al. 2005/2007: iterative distribution transfer with rotations, then regrain."),
     Method("pix2pix", "pix2pix", learned.pix2pix, False,
-           (_passes("working sizes 32 px smaller and larger", "ours: 1"), _SATURATION),
+           _pix2pix_options(learned.settings("pix2pix")),
            "Conditional GAN: a U-Net maps L to ab, trained against a PatchGAN."),
     Method("deoldify", "DeOldify", learned.deoldify, False,
-           (Option("render_factor", 0, "Network input is render_factor x 16 pixels square; "
-                   "0: the weights' own (35 for official checkpoints, ours: what it was "
-                   "trained for).", 0, 64, 1),
-            Option("post_process", True, "Keep the input's luminance, take only the chroma."),
-            _passes("render_factor - 2 and + 2", "ours: 4; official checkpoints: 1"),
-            _SATURATION),
+           _deoldify_options(learned.settings("deoldify")),
            "U-Net on a pretrained encoder with self-attention, trained the NoGAN way."),
 ]
 

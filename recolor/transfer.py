@@ -153,7 +153,8 @@ def match_histogram_1d(x: torch.Tensor, ref: torch.Tensor, bins: int = 300,
                        wx: torch.Tensor | None = None, wr: torch.Tensor | None = None) -> torch.Tensor:
     """Map the values of `x` so their distribution matches `ref`'s: a transfer function
     tabulated on `bins` bins over x's range (piecewise-linear CDFs, each on its own range),
-    applied by linear interpolation. `wx`, `wr`: optional sample weights (counts)."""
+    applied by linear interpolation. `wx`, `wr`: optional sample weights (counts). A constant
+    `x` maps to `ref`'s mean."""
     def cdf(v: torch.Tensor, w: torch.Tensor | None):
         lo, hi = v.min() - _EPS, v.max() + _EPS
         pos = (v - lo) * (bins / (hi - lo))
@@ -162,6 +163,9 @@ def match_histogram_1d(x: torch.Tensor, ref: torch.Tensor, bins: int = 300,
         c = torch.cat([counts.new_zeros(1), (counts + 1e-3).cumsum(0)])  # strictly increasing
         return c / c[-1], torch.linspace(0, 1, bins + 1, dtype=v.dtype) * (hi - lo) + lo, pos
 
+    if x.max() - x.min() <= _EPS:  # one value: no CDF to match; the reference's mean is
+        w = torch.ones_like(ref) if wr is None else wr.to(ref.dtype)  # the closest constant
+        return torch.full_like(x, float((ref * w).sum() / w.sum()))
     cdf_x, _, pos = cdf(x, wx)
     cdf_r, edges_r, _ = cdf(ref, wr)
     table = _interp(cdf_x, cdf_r, edges_r)

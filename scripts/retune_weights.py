@@ -22,8 +22,8 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the recolor package
-from recolor.models.deoldify import _read_safetensors  # noqa: E402 - any generator's file
 from recolor.models.passes import PASSES  # noqa: E402
+from recolor.weightfiles import read_safetensors  # noqa: E402
 
 
 def main() -> None:
@@ -41,11 +41,11 @@ def main() -> None:
     p.add_argument("--blend", nargs=2, metavar=("B", "ALPHA"))
     p.add_argument("--source", help="the metadata's source (default: the input's)")
     a = p.parse_args()
-    sd, meta = _read_safetensors(Path(a.src))
+    sd, meta = read_safetensors(Path(a.src))
     if a.blend:
         from recolor.train.blend import blend
         alpha = float(a.blend[1])
-        sd = blend(sd, _read_safetensors(Path(a.blend[0]))[0], alpha)
+        sd = blend(sd, read_safetensors(Path(a.blend[0]))[0], alpha)
         meta["source"] = f"blend({meta.get('source')}, {a.blend[0]}, {alpha})"
     config = json.loads(meta.get("config", "{}"))
     if a.render_factor:
@@ -77,7 +77,8 @@ def main() -> None:
         from recolor.models.deoldify import load_generator
         from recolor.train.deoldify import record_in_manifest
         model = load_generator(out, optimize=False)  # raises if it does not load
-        record_in_manifest(out, meta["arch"], model.render_factor, meta.get("source", ""))
+        record_in_manifest(out, meta["arch"], model.settings.render_factor,
+                           meta.get("source", ""))
     print(f"{a.src} -> {out}: {meta.get('render_factor') or config.get('infer_size')}")
 
 

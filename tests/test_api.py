@@ -34,7 +34,7 @@ def test_unknown_method_and_option(example_pair):
         colorize(example_pair[0], "pdf", reference=example_pair[1], bogus=1)
     with pytest.raises(ValueError, match="maximum"):
         colorize(example_pair[0], "pdf", reference=example_pair[1], iterations=500)
-    with pytest.raises(ValueError, match="not one of 0, 1, 2, 4"):  # a menu, not a range
+    with pytest.raises(ValueError, match="not one of 1, 2, 4"):  # a menu, not a range
         colorize(example_pair[0], "deoldify", passes=3)
 
 

@@ -91,3 +91,48 @@ def test_options_reach_the_methods_that_have_them(photo_dir, tmp_path):
     assert pick(ra, "pdf") != pick(rb, "pdf")
     assert main([*common, "--option", "render_factor=9", "--out", str(b)]) == 2  # nobody has it
     assert main([*common, "--option", "iterations", "--out", str(b)]) == 2
+
+
+def test_ab_error_is_chroma_only_and_gray_scores_the_truths_chroma():
+    from skimage.color import rgb2lab
+    truth = np.asarray(Image.open(EXAMPLES / "06_food_ref.jpg").convert("RGB"))
+    gray = gray_to_rgb(luma(truth))
+    lab = rgb2lab(truth)
+    assert metrics.ab_error(gray, truth) == pytest.approx(
+        np.hypot(lab[..., 1], lab[..., 2]).mean(), abs=0.3)  # gray: a = b = 0 (within rounding)
+    assert metrics.ab_error(truth, truth) == 0.0
+    darker = np.clip(truth.astype(int) - 30, 0, 255).astype(np.uint8)  # L moves, chroma less
+    assert metrics.ab_error(darker, truth) < 0.5 * metrics.delta_e(darker, truth) + 5
+    assert metrics.score(gray, truth)["ab_err"] == pytest.approx(metrics.ab_error(gray, truth))
+
+
+def test_degrade_ages_the_input_and_scores_against_the_clean_photo(photo_dir, tmp_path):
+    """--degrade 1: the gray baseline is the aged gray, so its PSNR falls while its ab error
+    (no colour either way) stays; the same run twice gives the same numbers (seeded by name);
+    people photos get their own table."""
+    for p in sorted(photo_dir.glob("*_ref.jpg"))[:1]:
+        (photo_dir / ("ccp_" + p.name)).write_bytes(p.read_bytes())
+    clean, aged, again = tmp_path / "c", tmp_path / "a", tmp_path / "a2"
+    base = ["evaluate", "--data", str(photo_dir), "--methods", "lab_mean"]
+    assert main([*base, "--out", str(clean)]) == 0
+    assert main([*base, "--degrade", "1", "--out", str(aged)]) == 0
+    assert main([*base, "--degrade", "1", "--out", str(again)]) == 0
+    c, a = _rows(clean / "summary.csv"), _rows(aged / "summary.csv")
+    assert float(a[0]["psnr"]) < float(c[0]["psnr"]) - 1
+    assert float(a[0]["ab_err"]) == pytest.approx(float(c[0]["ab_err"]), abs=0.5)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert strip(_rows(aged / "per_image.csv")) == strip(_rows(again / "per_image.csv"))
+    md = (aged / "summary.md").read_text()
+    assert "aged at strength 1" in md and "## People (1 photos)" in md and "## The rest (3" in md
+
+
+def test_halves_split_the_sorted_set(photo_dir, tmp_path):
+    names = {}
+    for half in ("even", "odd"):
+        out = tmp_path / half
+        assert main(["evaluate", "--data", str(photo_dir), "--methods", "lab_mean",
+                     "--half", half, "--reference", str(EXAMPLES / "06_food_ref.jpg"),
+                     "--out", str(out)]) == 0
+        names[half] = {r["image"] for r in _rows(out / "per_image.csv")}
+    files = sorted(p.name for p in photo_dir.glob("*.jpg") if p.name != "zz_gray.jpg")
+    assert names["even"] == set(files[0::2]) and names["odd"] == set(files[1::2])

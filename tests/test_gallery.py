@@ -81,3 +81,17 @@ def test_warm_up_names_a_missing_model(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "DeOldify is unavailable" in err and "pix2pix is unavailable" in err
     assert "Mean/StD" not in err  # the transfers run without weights
+
+
+def test_restore_gives_every_method_the_restored_input(example_pair):
+    from recolor.color import luma
+    gray, ref = example_pair
+    fixed = gallery.restored(gray)
+    assert (fixed[..., 0] == fixed[..., 2]).all() and not np.array_equal(fixed, gray)
+    last = list(gallery.run_all(gray, ref, restore=True))[-1]
+    same = list(gallery.run_all(fixed, ref))[-1]
+    for a, b in zip(last, same):
+        assert a.ok and b.ok, a.caption
+        assert np.array_equal(a.image, b.image), a.key  # the same as colorizing the restored photo
+    deoldify = next(c for c in last if c.key == "deoldify")
+    assert np.abs(luma(deoldify.image).astype(int) - fixed[..., 0]).mean() < 0.5

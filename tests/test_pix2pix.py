@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from recolor.color import luma, rgb_to_lab, rgb_to_yuv
-from recolor.models.pix2pix import (PatchGAN, UNetClassic, build_generator, colorize,
-                                    load_generator)
+from recolor.models.pix2pix import (PatchGAN, Settings, UNetClassic, build_generator,
+                                    colorize, load_generator)
 from recolor.train import pix2pix as train
 from recolor.train.blend import blend
 from recolor.train.data import ColourPhotos
@@ -94,7 +95,7 @@ def test_loop_runs_losses_finite_weights_move(tiny: Path) -> None:
     g1 = snapshot(model.G)
     for _ in range(2):
         model.set_input(*next(batches))
-        model.optimize()
+        model.optimize_parameters()
         assert all(math.isfinite(v) for v in model.losses().values())
     assert model.loss_D.item() > 0 and model.loss_G_GAN.item() > 0
     assert moved(g1, model.G) and moved(d0, model.D)
@@ -113,7 +114,7 @@ def test_frozen_encoder_keeps_weights_and_bn_statistics(tiny: Path, tmp_path: Pa
     model.set_input(*next(batches))
     model.optimize_l1()
     model.set_input(*next(batches))
-    model.optimize()
+    model.optimize_parameters()
     assert not moved(enc0, G.encoder) and moved(dec0, G.up1)
     assert not G.encoder.training and G.up1.training
     n_opt = sum(p.numel() for group in model.opt_G.param_groups for p in group["params"])
@@ -151,12 +152,12 @@ def test_checkpoint_resume_and_export(tiny: Path, tmp_path: Path) -> None:
     path = tmp_path / "g.safetensors"
     train.export(out / "ckpt.pt", path, infer_size=32)
     G = load_generator(str(path))
-    assert G.config["infer_size"] == 32 and not G.training
+    assert G.config["infer_size"] == 32 and G.settings.size == 32 and not G.training
     ref = ckpt2["G"]["net.model.0.weight"].half().float()
     assert torch.equal(G.state_dict()["net.model.0.weight"], ref)
     assert "saturation" not in G.config
     train.export(out / "ckpt.pt", path, infer_size=32, saturation=1.3)
-    assert load_generator(str(path)).config["saturation"] == 1.3  # colorize's default gain
+    assert load_generator(str(path)).settings.saturation == 1.3  # colorize's default gain
 
     # network interpolation between the L1 epoch's G and the last one
     first = out / "G_epoch001.pt"
@@ -255,7 +256,7 @@ class _Ramp(nn.Module):
 
 def test_passes_average_the_mirror_image_and_two_sizes() -> None:
     """passes=2 averages the photo's and its mirror's ab, the mirror's mirrored back: a
-    left-right ramp cancels; passes=4 adds two sizes and keeps the luma; 0 reads the config."""
+    left-right ramp cancels; passes=4 adds two sizes and keeps the luma; None: the model's."""
     G = _Ramp()
     rgb = np.ascontiguousarray(photo(1)[:45, :70])
     a = lambda x: rgb_to_lab(x)[..., 1]  # noqa: E731
@@ -265,7 +266,7 @@ def test_passes_average_the_mirror_image_and_two_sizes() -> None:
     assert np.abs(rgb_to_lab(two)[..., 2] - rgb_to_lab(one)[..., 2]).mean() < 1  # b: as one
     assert not np.array_equal(four, two)
     assert np.median(np.abs(luma(four).astype(int) - luma(rgb).astype(int))) <= 1
-    G.config = {"passes": 2}
+    G.settings = Settings(passes=2)
     assert np.array_equal(colorize(G, rgb, size=64), two)
     with pytest.raises(ValueError, match="passes"):
         colorize(G, rgb, size=64, passes=3)
@@ -285,11 +286,13 @@ def test_shipped_weights_colorize(path: Path) -> None:
     dY = lambda a: np.abs(luma(a).astype(int) - gray[..., 0])  # noqa: E731
     assert dY(out).mean() < 0.01 and (dY(out) > 2).mean() < 1e-3
 
-    # the file's default chroma gain (config "saturation", else 1) unless one is asked for
-    # (applied in the same step that puts the luma back: Y kept, U and V scaled)
+    # the file's chroma gain (config "saturation") unless one is asked for, applied in the
+    # same step that puts the luma back: Y kept, U and V scaled; 1 is the network's own colour
     plain = colorize(G, gray, saturation=1.0)
-    assert np.array_equal(out, colorize(G, gray, saturation=G.config.get("saturation", 1.0)))
-    G.config = {**G.config, "saturation": 1.3}
+    if path.name == "pix2pix-mnv2.safetensors":  # its settings (tests/test_defaults.py too)
+        assert G.settings == Settings(size=192, passes=1, saturation=1.25, v_exponent=1.0)
+        assert np.array_equal(out, colorize(G, gray, size=192, passes=1, saturation=1.25))
+    G.settings = replace(G.settings, saturation=1.3)
     more = colorize(G, gray)
     assert np.array_equal(more, colorize(G, gray, saturation=1.3))
     assert dY(more).mean() < 0.01 and (dY(more) > 2).mean() < 1e-3
@@ -298,8 +301,8 @@ def test_shipped_weights_colorize(path: Path) -> None:
     assert (np.abs(uv(more) - (mean + 1.3 * (uv(plain) - mean))).mean() < 1.0
             < np.abs(uv(more) - uv(plain)).mean())
     assert np.abs(uv(colorize(G, gray, saturation=0.5)) - 0.5 * uv(plain)).mean() < 1.0
-    # a config "v_exponent" spends the gain on V: V's spread grows by 1.3 ** 2, U's by 1.3
-    G.config = {**G.config, "v_exponent": 2.0}
+    # a v_exponent spends the gain on V: V's spread grows by 1.3 ** 2, U's by 1.3
+    G.settings = replace(G.settings, v_exponent=2.0)
     vexp = uv(colorize(G, gray))
     assert np.abs(vexp - (mean + np.array([1.3, 1.69]) * (uv(plain) - mean))).mean() < 1.0
     assert np.abs(vexp[..., 1] - uv(more)[..., 1]).mean() > 0.5

@@ -11,8 +11,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from recolor.models.deoldify import _read_safetensors as read
-from recolor.models.deoldify import build_generator, load_generator
+from recolor.weightfiles import read_safetensors as read
+from recolor.models.deoldify import Settings, build_generator, load_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "retune_weights.py"
@@ -61,8 +61,8 @@ def test_deoldify_render_factor_and_manifest(tmp_path: Path) -> None:
     retune(src, out, "--render-factor", 10, "--source", "run/G_gan_0002.pt", "--saturation", 1.6,
            "--passes", 4, "--v-exponent", 1.5)
     model = load_generator(out, optimize=False)
-    assert model.render_factor == 10 and model.saturation == 1.6 and model.passes == 4
-    assert model.v_exponent == 1.5 and load_generator(src, optimize=False).v_exponent == 1.0
+    assert model.settings == Settings(render_factor=10, passes=4, saturation=1.6, v_exponent=1.5)
+    assert load_generator(src, optimize=False).settings.v_exponent == 1.0
     new, meta = read(out)
     assert all(torch.equal(new[k], v) for k, v in sd.items())  # weights untouched
     assert json.loads(meta["config"])["render_factor"] == 10

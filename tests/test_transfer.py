@@ -35,16 +35,27 @@ def test_odd_and_tiny_inputs(fn, shape, example_pair):
     assert out.shape == x.shape and out.dtype == np.uint8
 
 
-@pytest.mark.parametrize("fn", TRANSFERS, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("value", [0, 128, 255])
-def test_flat_input_is_finite(fn, value, example_pair):
+def test_flat_input_gets_the_reference_mean_colour(value, example_pair):
+    """A one-colour photo has no distribution to match: each transfer gives every pixel the
+    reference's mean colour (RGB mean for Mean/StD, Lab mean for Lab mean, the mean along
+    every rotated axis for PDF), a finite and flat result whatever the photo's value."""
     x = np.full((20, 30, 3), value, np.uint8)
-    out = fn(x, example_pair[1], keep_luminance=False)
-    assert out.shape == x.shape
-    if fn is not transfer.pdf:  # a flat channel takes the reference's mean
-        ref_mean = example_pair[1].reshape(-1, 3).mean(0) if fn is transfer.mean_std else None
-        if ref_mean is not None:
-            np.testing.assert_allclose(out.reshape(-1, 3).mean(0), ref_mean, atol=1)
+    ref = example_pair[1]
+    ref_rgb = ref.reshape(-1, 3).mean(0)
+    ref_lab = rgb_to_lab(ref).reshape(-1, 3).mean(0)
+    outs = {fn.__name__: fn(x, ref, keep_luminance=False) for fn in TRANSFERS}
+    outs["pdf_no_regrain"] = transfer.pdf(x, ref, keep_luminance=False, regrain=False)
+    for name, out in outs.items():
+        assert out.shape == x.shape and out.dtype == np.uint8, name
+        assert (out == out[0, 0]).all(), name  # flat in, flat out
+    np.testing.assert_allclose(outs["mean_std"][0, 0], ref_rgb, atol=1)
+    np.testing.assert_allclose(rgb_to_lab(outs["lab_mean"])[0, 0], ref_lab, atol=0.5)
+    # PDF samples the reference (REFERENCE_SAMPLES pixels): its mean within 2 levels
+    np.testing.assert_allclose(outs["pdf_no_regrain"][0, 0], ref_rgb, atol=2)
+    # regrain keeps the input's gradients and pulls toward the transferred colour only at
+    # the guide's edges: a flat photo has none, so it comes back as it was
+    assert np.array_equal(outs["pdf"], x)
 
 
 def test_mean_std_matches_the_formula():

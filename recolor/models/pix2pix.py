@@ -5,12 +5,16 @@ Two generators, chosen by `config["arch"]`:
 - "mobilenet": a U-Net whose encoder is torchvision's ImageNet-pretrained MobileNetV2 features.
 Both take L scaled to [-1, 1] (B, 1, H, W) and return ab / 110 in [-1, 1] (B, 2, H, W) via tanh.
 
-Inference: `load_generator(path)` reads a safetensors file (config in its metadata) and
-`colorize(model, rgb, size)` colorizes a uint8 RGB photo of any size, keeping its luma.
+Inference: `load_generator(path)` reads a safetensors file (config in its metadata, the
+inference `Settings` among it) and `colorize(model, rgb)` colorizes a uint8 RGB photo of any
+size, keeping its luma.
 """
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,12 +23,41 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..color import keep_luma, lab_to_rgb_t, rgb_to_lab_t
-from .passes import pass_plan
+from ..weightfiles import read_metadata, read_safetensors, sha256_of
+from .imagenet import IMAGENET_MEAN, IMAGENET_STD
+from .passes import check_settings, pass_plan
 
 AB_SCALE = 110.0
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 MOBILENET_SHA256_PREFIX = "0a859183955acecf"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a pix2pix weight file runs with unless told otherwise: the registry's option
+    defaults. A file states them in its metadata's JSON ``config`` (``infer_size``,
+    ``passes``, ``saturation``, ``v_exponent``); a key it lacks keeps the default here."""
+    size: int = 256          # working short side: the photo is scaled so, sides multiples of 32
+    passes: int = 1          # predictions averaged (passes.pass_plan, size -32 and +32)
+    saturation: float = 1.0  # colour gain: 0 gray, 1 the network's own colour, above 1 stronger
+    v_exponent: float = 1.0  # V (red-cyan) is scaled by saturation ** v_exponent, U by saturation
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError(f"the working size must be >= 1, got {self.size}")
+        check_settings(self.passes, self.saturation, self.v_exponent)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        d = cls()
+        return cls(size=int(config.get("infer_size", d.size)),
+                   passes=int(config.get("passes", d.passes)),
+                   saturation=float(config.get("saturation", d.saturation)),
+                   v_exponent=float(config.get("v_exponent", d.v_exponent)))
+
+
+def settings_of(path: str | os.PathLike) -> Settings:
+    """A weight file's settings, from its header alone (no tensor read, no network built)."""
+    return Settings.from_config(json.loads(read_metadata(path).get("config") or "{}"))
 
 
 def init_weights(net: nn.Module, gain: float = 0.02) -> None:
@@ -136,9 +169,7 @@ class UNetMobileNet(nn.Module):
 
     def load_encoder(self, path: str) -> None:
         """Load the ImageNet-pretrained `features.*` state_dict (checks its sha256 first)."""
-        import hashlib
-        with open(path, "rb") as f:
-            digest = hashlib.sha256(f.read()).hexdigest()
+        digest = sha256_of(path)
         if not digest.startswith(MOBILENET_SHA256_PREFIX):
             raise ValueError(f"{path}: sha256 {digest[:16]} != {MOBILENET_SHA256_PREFIX}")
         sd = torch.load(path, map_location="cpu", weights_only=True)
@@ -203,17 +234,17 @@ def build_generator(config: dict[str, Any]) -> nn.Module:
     return UNetMobileNet(width=int(cfg["width"]))
 
 
-def load_generator(path: str) -> nn.Module:
-    """A generator in eval mode from a safetensors file whose metadata holds `config` (JSON)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-    with safe_open(path, framework="pt") as f:
-        meta = f.metadata() or {}
+def load_generator(path: str | os.PathLike) -> nn.Module:
+    """A generator in eval mode from a safetensors file whose metadata holds `config` (JSON),
+    with that config as `model.config` and its `Settings` as `model.settings`."""
+    tensors, meta = read_safetensors(path)
     config = json.loads(meta["config"])
+    settings = Settings.from_config(config)  # a bad value fails here, before the build
     model = build_generator(config)
-    sd = {k: (v.float() if v.is_floating_point() else v) for k, v in load_file(path).items()}
-    model.load_state_dict(sd, strict=True)
+    model.load_state_dict({k: (v.float() if v.is_floating_point() else v)
+                           for k, v in tensors.items()}, strict=True)
     model.config = config  # type: ignore[attr-defined]
+    model.settings = settings  # type: ignore[attr-defined]
     return model.eval()
 
 
@@ -226,26 +257,27 @@ def working_size(h: int, w: int, size: int, multiple: int) -> tuple[int, int]:
 
 
 def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None,
-             saturation: float = 0.0, passes: int = 0) -> np.ndarray:
+             saturation: float | None = None, passes: int | None = None) -> np.ndarray:
     """Colorize a uint8 RGB (H, W, 3) or gray (H, W) photo; returns uint8 RGB (H, W, 3).
 
     ab is predicted at a working size (short side ~`size`, sides multiples of the model's
     stride), upsampled bilinearly to (H, W) and recombined with the photo's original L; then
     the photo's BT.601 luma is put back exactly (`color.keep_luma`), so the result grays back
     to the input (on the 311 val photos: +0.17 dB PSNR over keeping Lab L alone).
-    `passes` averages ab over the mirror image (2) and working sizes `size` - 32 and + 32 (4;
-    `passes.pass_plan`); 0: the weights' own (their config's `passes`, else 1).
-    `saturation` scales the chroma in that same step (`color.keep_luma`); 0: the weights' own
-    (their config's `saturation`, else 1); V's gain is that to the config's `v_exponent` (else 1).
+    `size`, `passes` and `saturation` left as None are the model's `settings` (the defaults of
+    `Settings` for a model without). `passes` 2 averages ab with the mirror image's, 4 also
+    over working sizes `size` - 32 and + 32 (`passes.pass_plan`). `saturation` scales the
+    chroma in that same step (`color.keep_luma`: 0 gray, 1 the network's own, above 1 spread
+    about the photo's mean colour); V's gain is it to the settings' `v_exponent`.
     Stateless, so one model can serve several threads at once.
     """
     if rgb.ndim == 2:
         rgb = np.repeat(rgb[..., None], 3, axis=-1)
-    config = getattr(model, "config", {})
-    if size is None:
-        size = int(config.get("infer_size", 256))
+    given = {"size": size, "passes": passes, "saturation": saturation}
+    run = replace(getattr(model, "settings", Settings()),
+                  **{k: v for k, v in given.items() if v is not None})
     multiple = int(getattr(model, "multiple", 32))
-    plan = pass_plan(size, int(passes or config.get("passes", 1)), step=32, smallest=multiple)
+    plan = pass_plan(run.size, run.passes, step=32, smallest=multiple)
     param = next(model.parameters())
     with torch.inference_mode():
         lab = rgb_to_lab_t(torch.from_numpy(np.array(rgb[..., :3], dtype=np.float32)) / 255.0)
@@ -262,5 +294,4 @@ def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None,
         ab = (ab / len(plan)).permute(1, 2, 0) * AB_SCALE
         out = lab_to_rgb_t(torch.cat([L[..., None], ab], -1))
     out = np.clip(np.rint(out.numpy() * 255.0), 0, 255).astype(np.uint8)
-    gain = saturation or float(config.get("saturation", 1.0))
-    return keep_luma(out, rgb[..., :3], gain, float(config.get("v_exponent", 1.0)))
+    return keep_luma(out, rgb[..., :3], run.saturation, run.v_exponent)

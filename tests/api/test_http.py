@@ -1,9 +1,12 @@
 """The app over HTTP, with gradio_client, as a user of the API would call it."""
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
 from recolor import METHODS
+from recolor.metrics import colourfulness
+from recolor.provenance import read_provenance
 
 from ..conftest import EXAMPLES
 
@@ -15,15 +18,50 @@ def client(server):
     return Client(server, verbose=False)
 
 
-def test_colorize_with_reference_returns_five_images_in_order(client):
-    result = client.predict(handle_file(str(EXAMPLES / "05_interior.jpg")),
-                            handle_file(str(EXAMPLES / "05_interior_ref.jpg")),
-                            api_name="/colorize")
-    gallery = result[0]
-    assert len(gallery) == len(METHODS)
-    for item, m in zip(gallery, METHODS.values()):
-        assert item["caption"].startswith(m.name)
-        assert Image.open(item["image"]).size[0] > 0
+def _rgb(path):
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def test_colorize_with_reference_returns_five_coloured_images_with_provenance(client):
+    """The README's client example, as written there, and what it gets back."""
+    gallery, gray, reference, truth, scores, status, suggestions = client.predict(
+        handle_file(str(EXAMPLES / "05_interior.jpg")),
+        handle_file(str(EXAMPLES / "05_interior_ref.jpg")),
+        api_name="/colorize")
+    assert len(gallery) == len(METHODS) and truth is None and not scores["data"]
+    assert "5 of 5 methods done" in status
+    gray = _rgb(gray)
+    assert colourfulness(gray) < 1
+    for item, (key, m) in zip(gallery, METHODS.items()):
+        assert item["caption"].startswith(m.name) and item["caption"].endswith(" s")
+        out = _rgb(item["image"])
+        assert out.shape == gray.shape and colourfulness(out) > 2, m.name
+        assert np.abs(out.astype(int) - gray).mean() > 1, m.name  # not the input handed back
+        meta = read_provenance(item["image"])  # the file as served keeps the PNG text chunk
+        assert meta["method"] == key and "made by recolor" in meta["statement"]
+        assert meta["settings"] == {**m.defaults(), "restore": False}
+
+
+def test_options_restore_and_corner_mark_are_keywords(client):
+    photo = handle_file(str(EXAMPLES / "02_animal.jpg"))
+    ref = handle_file(str(EXAMPLES / "02_animal_ref.jpg"))
+    plain = client.predict(photo, ref, api_name="/colorize")[0]
+    marked = client.predict(photo, ref, restore=True, corner_mark=True, pdf_iterations=3,
+                            api_name="/colorize")[0]
+    pdf = list(METHODS).index("pdf")
+    meta = read_provenance(marked[pdf]["image"])
+    assert meta["settings"]["restore"] is True and meta["settings"]["iterations"] == 3
+    a, b = _rgb(plain[0]["image"]), _rgb(marked[0]["image"])
+    assert np.abs(a.astype(int) - b).mean() > 1  # the restored input changes every result
+
+
+def test_render_factor_sweep_over_http(client):
+    gallery, info = client.predict(handle_file(str(EXAMPLES / "02_animal.jpg")), "8, 12",
+                                   deoldify_passes=1, api_name="/sweep")
+    assert [g["caption"].split(" · ")[0] for g in gallery] == ["render factor 8",
+                                                                "render factor 12"]
+    assert [read_provenance(g["image"])["settings"]["render_factor"] for g in gallery] == [8, 12]
+    assert "done: 2 renders" in info
 
 
 def test_without_reference_one_is_picked_and_shown(client):
@@ -31,6 +69,7 @@ def test_without_reference_one_is_picked_and_shown(client):
     gallery, reference, status, suggestions = result[0], result[2], result[5], result[6]
     for item in gallery[:3]:
         assert " s" in item["caption"] and "reference" not in item["caption"]
+        assert colourfulness(_rgb(item["image"])) > 2
     assert Image.open(reference).size[0] > 0
     assert "picked" in status and len(suggestions) == 6
 
