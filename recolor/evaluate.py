@@ -97,21 +97,7 @@ def evaluate(data: Path, keys: list[str], out: Path, size: int = 0, limit: int =
     files = list_photos(data)
     if half:
         files = files[{"even": 0, "odd": 1}[half]::2]
-    photos: list[tuple[str, np.ndarray]] = []
-    skipped = 0
-    for f in files:
-        try:
-            rgb = load_image(f, f.name)
-        except RecolorError as e:
-            print(f"skipping: {e}", file=sys.stderr)
-            skipped += 1
-            continue
-        if is_grayscale(rgb):
-            skipped += 1
-            continue
-        photos.append((f.name, fit_within(rgb, size) if size else rgb))
-        if limit and len(photos) >= limit + 1:  # one more, as the last photo's "next" reference
-            break
+    photos, skipped = load_colour_photos(files, size, limit)
     if len(photos) < 2 and reference == "next":
         raise RecolorError(f"{data} needs at least two colour photos for --reference next")
     fixed_ref, picker = None, None
@@ -162,6 +148,29 @@ def evaluate(data: Path, keys: list[str], out: Path, size: int = 0, limit: int =
     if grid:
         grid_image(grid, keys).save(out / "grid.png")
     return summary
+
+
+def load_colour_photos(files: list[Path], size: int = 0,
+                       limit: int = 0) -> tuple[list[tuple[str, np.ndarray]], int]:
+    """(name, RGB) of the colour photos among `files` (downscaled to `size` if given), at most
+    `limit` + 1 of them (the last one as the previous photo's "next" reference), and how many
+    were skipped as grayscale or unreadable."""
+    photos: list[tuple[str, np.ndarray]] = []
+    skipped = 0
+    for f in files:
+        try:
+            rgb = load_image(f, f.name)
+        except RecolorError as e:
+            print(f"skipping: {e}", file=sys.stderr)
+            skipped += 1
+            continue
+        if is_grayscale(rgb):
+            skipped += 1
+            continue
+        photos.append((f.name, fit_within(rgb, size) if size else rgb))
+        if limit and len(photos) >= limit + 1:
+            break
+    return photos, skipped
 
 
 def summarize(rows: list[dict], methods: list[str]) -> list[dict]:
