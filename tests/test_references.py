@@ -20,9 +20,14 @@ SHIPPED = references.DEFAULT_BANK / references.INDEX
 
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory) -> Path:
-    """A bank of the six example colour references (long side 96)."""
+    """A bank of the six distinct example colour references (long side 96; the cameraman's
+    reference is a copy of the landscape's)."""
     src = tmp_path_factory.mktemp("photos")
+    seen = set()
     for f in sorted(EXAMPLES.glob("*_ref.jpg")):
+        if f.read_bytes() in seen:
+            continue
+        seen.add(f.read_bytes())
         Image.open(f).convert("RGB").save(src / f"example_{f.stem}.jpg")
     out = tmp_path_factory.mktemp("bank")
     assert references.build_bank(src, out, count=10, side=96) == 6
