@@ -3,6 +3,8 @@
 Weights live in `weights/` (or `RECOLOR_WEIGHTS`). Each model is loaded on first use, by one
 thread, and then shared by all threads (inference keeps no state). A missing or unreadable
 weight file is a `ModelUnavailable` error with the file it looked for, never a crash.
+On the CPU each network then runs through an inference runtime (`recolor.runtime`: OpenVINO
+unless `RECOLOR_RUNTIME` says otherwise), behind the same call as the torch model.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import runtime
 from .errors import ModelUnavailable
 
 WEIGHTS = Path(os.environ.get("RECOLOR_WEIGHTS", Path(__file__).resolve().parents[1] / "weights"))
@@ -23,6 +26,8 @@ DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 PIX2PIX_FILES = ("pix2pix-mnv2.safetensors", "pix2pix-classic.safetensors")
 DEOLDIFY_FILES = ("deoldify-artistic.safetensors", "deoldify-stable.safetensors",
                   "deoldify-slim.safetensors")
+
+CHANNELS = {"pix2pix": 1, "deoldify": 3}  # network input: pix2pix's L, DeOldify's gray RGB
 
 _lock = threading.Lock()
 _models: dict[str, torch.nn.Module] = {}
@@ -38,7 +43,7 @@ def _model(method: str, files: tuple[str, ...], load: Callable[[Path], torch.nn.
             raise ModelUnavailable(f"model not available yet: none of {', '.join(files)} "
                                    f"in {WEIGHTS}")
         try:
-            model = load(path)
+            model = runtime.accelerate(load(path), path, channels=CHANNELS[method])
         except Exception as e:  # noqa: BLE001 - a corrupt or mismatched file is the file's fault
             raise ModelUnavailable(f"cannot load {path.name}: {type(e).__name__}: {e}") from None
         _models[method] = model
