@@ -5,6 +5,8 @@ thread, and then shared by all threads (inference keeps no state). A missing or 
 weight file is a `ModelUnavailable` error with the file it looked for, never a crash.
 `settings(method)` reads what the file that would load runs with from its header alone,
 without building the network: the registry's option defaults.
+On the CPU each network then runs through an inference runtime (`recolor.runtime`: OpenVINO
+unless `RECOLOR_RUNTIME` says otherwise), behind the same call as the torch model.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import runtime
 from .errors import ModelUnavailable
 from .models import deoldify as dd
 from .models import pix2pix as p2p
@@ -30,6 +33,8 @@ DEOLDIFY_FILES = ("deoldify-artistic.safetensors", "deoldify-stable.safetensors"
 _FILES = {"pix2pix": PIX2PIX_FILES, "deoldify": DEOLDIFY_FILES}
 _SETTINGS = {"pix2pix": (p2p.Settings, p2p.settings_of),
              "deoldify": (dd.Settings, dd.settings_of)}
+
+CHANNELS = {"pix2pix": 1, "deoldify": 3}  # network input: pix2pix's L, DeOldify's gray RGB
 
 _lock = threading.Lock()
 _models: dict[str, torch.nn.Module] = {}
@@ -64,7 +69,7 @@ def _model(method: str, load: Callable[[Path], torch.nn.Module]) -> torch.nn.Mod
             raise ModelUnavailable(f"model not available yet: none of "
                                    f"{', '.join(_FILES[method])} in {WEIGHTS}")
         try:
-            model = load(path)
+            model = runtime.accelerate(load(path), path, channels=CHANNELS[method])
         except Exception as e:  # noqa: BLE001 - a corrupt or mismatched file is the file's fault
             raise ModelUnavailable(f"cannot load {path.name}: {type(e).__name__}: {e}") from None
         _models[method] = model
