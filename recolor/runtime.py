@@ -102,6 +102,8 @@ def exportable(model: nn.Module) -> nn.Module:
     """A copy of ``model`` that traces to standard ops: every Conv2d subclass (DeOldify's
     NNPACK ``WinogradConv2d``) becomes a plain Conv2d sharing its weights, in NCHW."""
     m = copy.deepcopy(model).eval().to(memory_format=torch.contiguous_format)
+    from .models.deoldify_fast import out_of_place_ops  # noqa: PLC0415
+    out_of_place_ops(m)  # DeOldify's in-place inference ops do not trace; a no-op for pix2pix
     for mod in list(m.modules()):
         for name, c in list(mod.named_children()):
             if isinstance(c, nn.Conv2d) and type(c) is not nn.Conv2d:

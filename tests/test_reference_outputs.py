@@ -23,8 +23,10 @@ DATA = Path(__file__).resolve().parent / "data"
 RECORD = json.loads((DATA / "reference_outputs.json").read_text())
 # Tolerance, in 8-bit levels per channel: float summation order differs across CPUs and
 # kernels (NNPACK, oneDNN), and DeOldify truncates its prediction to uint8, so a value may
-# flip by a level or two; a different network or setting moves the colour by far more.
-MEAN_TOL, P99_TOL = 0.5, 4
+# flip by a level or two; the default CPU runtime (OpenVINO, bf16 inside, `recolor.runtime`)
+# moves it by under a level on average against the stored torch output; a different network or
+# setting moves the colour by far more.
+MEAN_TOL, P99_TOL = 1.0, 6
 
 
 @pytest.fixture(scope="module")

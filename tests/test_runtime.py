@@ -226,8 +226,8 @@ def test_a_model_off_the_cpu_stays_in_torch() -> None:
 def test_compiled_keeps_the_attributes_and_the_call(cache) -> None:
     model = D.load_generator(SLIM)
     fast = runtime.accelerate(model, SLIM, 3, "openvino")
-    for k in ("render_factor", "passes", "saturation", "v_exponent"):
-        assert getattr(fast, k) == getattr(model, k)
+    assert fast.settings == model.settings  # render factor, passes, saturation, v_exponent
+    assert (fast.settings.render_factor, fast.settings.passes) == (16, 4)
     p = next(fast.parameters())
     assert p.device.type == "cpu" and p.dtype == torch.float32 and p.numel() == 0
     assert "runtime=openvino" in repr(fast)

@@ -148,6 +148,21 @@ def in_place_ops(model: nn.Module) -> nn.Module:
     return model
 
 
+def out_of_place_ops(model: nn.Module) -> nn.Module:
+    """The inverse of ``in_place_ops``: upstream's pad + pool and plain ResBlocks again, ops
+    that an exporter (``recolor.runtime``) can trace. In place."""
+    for m in list(model.modules()):
+        if isinstance(m, PixelShuffleICNR) and isinstance(m.blur, InPlaceBlur):
+            m.pad, m.blur = nn.ReplicationPad2d((1, 0, 1, 0)), nn.AvgPool2d(2, stride=1)
+        for name, c in list(m.named_children()):
+            if isinstance(c, InPlaceResBlock):
+                block = ResBlock.__new__(ResBlock)
+                nn.Module.__init__(block)
+                block.layers = c.layers
+                setattr(m, name, block)
+    return model
+
+
 def prepare_for_inference(model: nn.Module, winograd: bool = True) -> nn.Module:
     """eval, fold spectral/weight norm, fuse conv+BN, in-place blur and residual, no grads;
     then with ``winograd`` (and NNPACK available) Winograd 3x3 convs in NCHW, else
