@@ -24,10 +24,11 @@ def upsample_chroma(small: np.ndarray, original: np.ndarray) -> np.ndarray:
     cv2 = color.cv2
     h, w = original.shape[:2]
     L = color.lightness(original)  # (H, W) float32; a table lookup for a gray photo
-    ab = np.ascontiguousarray(color.rgb_to_lab(small)[..., 1:])  # working size: torch, exact
+    lab = color.rgb_to_lab(small)  # working size: torch, exact
     # OpenCV's bicubic is torch's (A = -0.75, pixel centres aligned): Lab a, b within 0.01
-    ab = cv2.resize(ab, (w, h), interpolation=cv2.INTER_CUBIC)
-    return color.lab_to_rgb(cv2.merge([L, ab[..., 0], ab[..., 1]]))
+    a, b = (cv2.resize(np.ascontiguousarray(lab[..., c]), (w, h), interpolation=cv2.INTER_CUBIC)
+            for c in (1, 2))
+    return color.lab_strips_to_rgb(L, a, b)
 
 
 def upsample_chroma_torch(small: np.ndarray, original: np.ndarray) -> np.ndarray:

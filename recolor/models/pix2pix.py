@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..color import keep_luma, lab_to_rgb_t, rgb_to_lab_t
+from ..color import keep_luma, lab_to_rgb, lightness
 from .passes import pass_plan
 
 AB_SCALE = 110.0
@@ -248,8 +248,8 @@ def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None,
     plan = pass_plan(size, int(passes or config.get("passes", 1)), step=32, smallest=multiple)
     param = next(model.parameters())
     with torch.inference_mode():
-        lab = rgb_to_lab_t(torch.from_numpy(np.array(rgb[..., :3], dtype=np.float32)) / 255.0)
-        L = lab[..., 0]  # (H, W), original resolution, never resampled for the output
+        # (H, W), original resolution, never resampled for the output (a table lookup for gray)
+        L = torch.from_numpy(lightness(np.ascontiguousarray(rgb[..., :3])))
         H, W = L.shape
         x = (L / 50.0 - 1.0)[None, None].to(param.device, param.dtype)
         ab = torch.zeros(2, H, W)
@@ -260,7 +260,6 @@ def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None,
             pred = F.interpolate(pred, size=(H, W), mode="bilinear", align_corners=False)[0]
             ab += (pred.flip(-1) if mirrored else pred).cpu()
         ab = (ab / len(plan)).permute(1, 2, 0) * AB_SCALE
-        out = lab_to_rgb_t(torch.cat([L[..., None], ab], -1))
-    out = np.clip(np.rint(out.numpy() * 255.0), 0, 255).astype(np.uint8)
+        out = lab_to_rgb(torch.cat([L[..., None], ab], -1).numpy())  # OpenCV on the CPU
     gain = saturation or float(config.get("saturation", 1.0))
     return keep_luma(out, rgb[..., :3], gain, float(config.get("v_exponent", 1.0)))
