@@ -21,20 +21,24 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from PIL import Image  # noqa: E402
 
 from recolor import METHODS, RecolorError, load_image  # noqa: E402
 from recolor.color import gray_to_rgb, is_grayscale, luma  # noqa: E402
 from recolor.gallery import run_all, warm_up  # noqa: E402
 from recolor.images import fit_within  # noqa: E402
 from recolor.metrics import COLUMNS, LABELS, score  # noqa: E402
+from recolor.outputs import RunFiles  # noqa: E402
 from recolor.references import top_references  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
 DISPLAY_SIDE = int(os.environ.get("RECOLOR_DISPLAY_SIDE", 2048))  # the app works at most this big
-CONCURRENCY = int(os.environ.get("RECOLOR_CONCURRENCY", 2))  # runs at once; each uses 5 threads
-QUEUE_SIZE = int(os.environ.get("RECOLOR_QUEUE_SIZE", 16))
+# Colorize runs admitted at once: they share the gallery's one pool of worker threads (FIFO), so
+# admitting a full room costs no extra CPU, lets each run show its placeholders at once and lets
+# the gallery see the depth (networks drop to 1 pass when busy). Beyond it, Gradio's queue waits.
+CONCURRENCY = int(os.environ.get("RECOLOR_CONCURRENCY", 24))
+QUEUE_SIZE = int(os.environ.get("RECOLOR_QUEUE_SIZE", 200))  # waiting beyond that: "queue is full"
+MAX_THREADS = CONCURRENCY + 40  # Gradio's worker threads: the runs, plus uploads and page events
 MAX_UPLOAD = os.environ.get("RECOLOR_MAX_UPLOAD", "30mb")
 SUGGESTIONS = 6  # references offered when none is given
 VIDEO_MAX_SECONDS = float(os.environ.get("RECOLOR_VIDEO_MAX_SECONDS", 20))
@@ -65,27 +69,6 @@ def _read(path: str | None, name: str) -> np.ndarray | None:
         raise gr.Error(str(e), title="Cannot use this image") from None
 
 
-class PngFiles:
-    """Each image of one run written to a PNG once: streaming the gallery re-sends it several
-    times, and Gradio would otherwise re-encode every array at every update."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="recolor-"))
-        self.paths: dict[str, str] = {}
-
-    def __call__(self, key: str, image: np.ndarray | None) -> str | None:
-        if image is None:
-            return None
-        if key not in self.paths:
-            path = self.dir / f"{len(self.paths)}.png"
-            Image.fromarray(image).save(path, compress_level=1)
-            self.paths[key] = str(path)
-        return self.paths[key]
-
-    def close(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
     """Colorize the grayscale version of `photo` with every method; stream the gallery."""
     rgb = _read(photo, "photo")
@@ -111,10 +94,13 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
     scores: dict[str, list] = {}
     if colour:
         scores["gray"] = _score_row("gray (no colour)", gray, rgb, 0.0)
-    png = PngFiles()
+    files = RunFiles()
+    png = files.image
+    shown = [png(c, load_image(c)) for c in candidates]
     try:
-        for cells in run_all(gray, ref, options):
-            gallery = [(png(c.caption, c.image), c.caption) for c in cells]
+        for cells in run_all(gray, ref, options, files=files):
+            gallery = [(c.preview or png(c.caption, c.image), c.caption) for c in cells]
+            downloads = [c.full for c in cells if c.full]
             done = sum(c.ok for c in cells)
             failed = [c.caption for c in cells if c.error]
             status = f"{done} of {len(cells)} methods done. {picked} {note}"
@@ -127,9 +113,15 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
             table = [scores[k] for k in ["gray", *METHODS] if k in scores] if colour else None
             yield (gallery, png("gray input", gray), png("reference", ref),
                    png("ground truth", rgb if colour else None), table, status,
-                   [png(c, load_image(c)) for c in candidates], candidates)
+                   shown, candidates, downloads if _finished(cells) else None)
     finally:
-        png.close()
+        files.close()
+
+
+def _finished(cells: list) -> bool:
+    """Every column done or failed: the full-size files are offered once, at the end (each
+    file Gradio is given is copied into its cache at every update that carries it)."""
+    return not any(c.caption.endswith("running...") for c in cells)
 
 
 _SUGGESTED: Path | None = None  # one folder of served copies per process, removed at exit
@@ -260,6 +252,8 @@ def build_demo() -> gr.Blocks:
             scores = gr.Dataframe(headers=SCORE_HEADERS, label="Scores against the original "
                                   "(colour uploads only)", interactive=False, visible=False,
                                   elem_id="scores")
+            downloads = gr.File(label="Full-size results (PNG, for download)",
+                                file_count="multiple", interactive=False, elem_id="downloads")
             status = gr.Markdown(elem_id="status")
             suggestions = gr.Gallery(label="Suggested references (click one to use it)",
                                      columns=SUGGESTIONS, height=160, object_fit="contain",
@@ -271,13 +265,14 @@ def build_demo() -> gr.Blocks:
                 inputs=[photo, reference], label="Examples (photo, reference; click one to run it)",
                 elem_id="examples")
             outputs = [gallery, gray_out, ref_out, truth_out, scores, status, suggestions,
-                       candidates]
+                       candidates, downloads]
             # instant layout updates skip the queue, so they never wait behind a colorization
             layout = dict(fn=_shown, inputs=[truth_out, candidates],
                           outputs=[truth_out, scores, suggestions], api_visibility="private",
                           queue=False)
             colorize = dict(fn=colorize_all, inputs=[photo, reference, *controls],
-                            outputs=outputs)
+                            outputs=outputs, concurrency_limit=CONCURRENCY,
+                            concurrency_id="colorize")
             hide_compare = dict(fn=lambda: gr.update(visible=False), inputs=None,
                                 outputs=compare, api_visibility="private", queue=False)
             run.click(**colorize, api_name="colorize").then(**layout)
@@ -308,7 +303,8 @@ def build_demo() -> gr.Blocks:
             video_run.click(colorize_video_ui, [video_in, video_method, video_seconds],
                             [video_out, video_status], api_name="colorize_video",
                             concurrency_limit=1)
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    # other queued events: two at a time (the video tab sets its own limit of 1)
+    demo.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     return demo
 
 
@@ -333,7 +329,7 @@ def main() -> None:
         threading.Thread(target=_warm_up, name="recolor-warm-up", daemon=True).start()
     build_demo().launch(server_name=args.host, server_port=args.port, share=False,
                         allowed_paths=[str(EXAMPLES)], max_file_size=MAX_UPLOAD,
-                        show_error=True, css=CSS)
+                        show_error=True, css=CSS, max_threads=MAX_THREADS)
 
 
 if __name__ == "__main__":

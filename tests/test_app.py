@@ -37,7 +37,7 @@ def _read(path):
 def _last(gen):
     """The last update, with its image files read before the run cleans them up."""
     out = None
-    for gallery, gray, ref, truth, table, status, suggestions, candidates in gen:
+    for gallery, gray, ref, truth, table, status, suggestions, candidates, *_ in gen:
         out = ([(_read(p), c) for p, c in gallery], _read(gray), _read(ref), _read(truth), table,
                status)
     return out
@@ -93,7 +93,7 @@ def test_options_are_applied():
 
 def test_without_reference_suggestions_are_offered_and_usable():
     runs = list(app.colorize_all(str(EX / "04_street.jpg"), None, *_defaults()))
-    *_, status, suggestions, candidates = runs[-1]
+    status, suggestions, candidates = runs[-1][5:8]
     assert len(candidates) == app.SUGGESTIONS and len(suggestions) == app.SUGGESTIONS
     assert "picked" in status
 
@@ -127,3 +127,20 @@ def test_video_tab_colorizes_a_clip_and_refuses_a_non_video(tmp_path):
         next(app.colorize_video_ui(str(bad), "pix2pix", 5, progress=quiet))
     with pytest.raises(gr.Error, match="Upload a video"):
         next(app.colorize_video_ui(None, "pix2pix", 5, progress=quiet))
+
+
+def test_page_shows_previews_and_offers_full_size_files(monkeypatch):
+    from recolor import outputs
+    from recolor.provenance import read_provenance
+    monkeypatch.setattr(outputs, "PREVIEW_SIDE", 160)
+    monkeypatch.setattr(outputs.RunFiles.__init__, "__defaults__", (160,))
+    photo = Image.open(EX / "02_animal.jpg")
+    seen = None
+    for update in app.colorize_all(str(EX / "02_animal.jpg"), str(EX / "02_animal_ref.jpg"),
+                                   *_defaults()):
+        gallery, downloads = update[0], update[-1]
+        shown = [Image.open(p).size for p, _ in gallery]
+        assert all(max(s) <= 160 for s in shown)
+        if downloads:  # offered once every column is done
+            seen = [(Image.open(p).size, read_provenance(p)["method"]) for p in downloads]
+    assert seen == [(photo.size, key) for key in METHODS]
