@@ -27,7 +27,7 @@ from recolor.color import gray_to_rgb, is_grayscale, luma  # noqa: E402
 from recolor.gallery import run_all, warm_up  # noqa: E402
 from recolor.images import fit_within  # noqa: E402
 from recolor.metrics import COLUMNS, LABELS, score  # noqa: E402
-from recolor.outputs import RunFiles  # noqa: E402
+from recolor.outputs import RunFiles, shared_image  # noqa: E402
 from recolor.references import top_references  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -99,7 +99,7 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
     shown = [png(c, load_image(c)) for c in candidates]
     try:
         for cells in run_all(gray, ref, options, files=files):
-            gallery = [(c.preview or png(c.caption, c.image), c.caption) for c in cells]
+            gallery = [(_shown_file(c, png), c.caption) for c in cells]
             downloads = [c.full for c in cells if c.full]
             done = sum(c.ok for c in cells)
             failed = [c.caption for c in cells if c.error]
@@ -116,6 +116,16 @@ def colorize_all(photo: str | None, reference: str | None, *option_values: Any):
                    shown, candidates, downloads if _finished(cells) else None)
     finally:
         files.close()
+
+
+def _shown_file(cell, png) -> str | None:
+    """The gallery's file for a cell: its preview; a placeholder shared by all runs while it
+    runs; a message tile of this run when it failed."""
+    if cell.preview:
+        return cell.preview
+    if cell.caption.endswith("running..."):
+        return shared_image(cell.caption, cell.image)
+    return png(cell.caption, cell.image)
 
 
 def _finished(cells: list) -> bool:

@@ -7,6 +7,7 @@ networks drop to one pass, unless the visitor chose their passes, and their capt
 """
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -83,8 +84,10 @@ class Cell:
         return self.error is None and self.seconds is not None
 
 
+@functools.lru_cache(maxsize=64)
 def placeholder(text: str, size: tuple[int, int] = (256, 256)) -> np.ndarray:
-    """A light gray tile with `text` wrapped on it, for a column that has no image."""
+    """A light gray tile with `text` wrapped on it, for a column that has no image (cached:
+    read-only, every run draws the same "running..." tiles)."""
     w, h = size
     im = Image.new("RGB", (w, h), (236, 236, 236))
     draw = ImageDraw.Draw(im)
@@ -102,7 +105,9 @@ def placeholder(text: str, size: tuple[int, int] = (256, 256)) -> np.ndarray:
     for text_line in lines:
         draw.text((8, y), text_line, fill=(90, 90, 90), font=font)
         y += int(font.size * 1.3)
-    return np.asarray(im)
+    a = np.asarray(im).copy()
+    a.flags.writeable = False
+    return a
 
 
 def _timed(key: str, rgb: np.ndarray, reference: np.ndarray | None,

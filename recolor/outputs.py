@@ -7,6 +7,8 @@ page gets a preview and the full-size file is offered for download only.
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import tempfile
@@ -82,3 +84,30 @@ class RunFiles:
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_SHARED: Path | None = None  # one folder per process for images every run shows alike
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_file(key: str, shape: tuple[int, ...]) -> Path:
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = Path(tempfile.mkdtemp(prefix="recolor-shared-"))
+        atexit.register(shutil.rmtree, _SHARED, ignore_errors=True)
+    return _SHARED / f"{len(list(_SHARED.iterdir()))}-{os.getpid()}.png"
+
+
+_shared_lock = threading.Lock()
+
+
+def shared_image(key: str, rgb: np.ndarray) -> str:
+    """A PNG of `rgb` written once per process for `key` (a "running..." placeholder: every run
+    shows the same ones, so none writes its own)."""
+    with _shared_lock:
+        path = _shared_file(key, rgb.shape)
+        if not path.is_file():
+            tmp = path.with_suffix(".part")
+            Image.fromarray(rgb).save(tmp, format="PNG", compress_level=COMPRESS_LEVEL)
+            os.replace(tmp, path)
+    return str(path)
