@@ -28,6 +28,7 @@ from pathlib import Path
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+CLIENT_TIMEOUT_S = 60.0  # each HTTP call of a load-test client (upload, join, download)
 sys.path.insert(0, str(ROOT))
 from tests.conftest import free_port  # noqa: E402
 
@@ -56,6 +57,15 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds the server process has used so far (its threads included).
+    On a shared, loaded machine this is what the requests cost, whatever they waited."""
+    if pid is None:
+        return float("nan")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def inputs(tmp: Path, side: int = 512) -> tuple[str, str]:
     """A side x side grayscale photo and a 512x512 colour reference from examples/."""
     photo = Image.open(ROOT / "examples" / "01_people.jpg").convert("L").resize((side, side),
@@ -66,23 +76,28 @@ def inputs(tmp: Path, side: int = 512) -> tuple[str, str]:
     return str(tmp / "photo.png"), str(tmp / "ref.png")
 
 
-def single(url: str, photo: str, ref: str, repeats: int = 3) -> None:
+def single(url: str, photo: str, ref: str, pid: int | None = None, repeats: int = 3) -> None:
     """One client, one request at a time: the median whole-gallery time of `repeats` runs
     (after a warm-up run), and the method times of the median run."""
     from gradio_client import Client, handle_file
     client = Client(url, verbose=False)
     client.predict(handle_file(photo), handle_file(ref), api_name="/colorize")  # warm-up
     runs = []
+    cpu = cpu_seconds(pid)
     for _ in range(repeats):
         start = time.perf_counter()
         gallery = client.predict(handle_file(photo), handle_file(ref), api_name="/colorize")[0]
         runs.append((time.perf_counter() - start, gallery))
+    cpu = (cpu_seconds(pid) - cpu) / repeats
     total, gallery = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
     print(f"{'method':<22} {'seconds':>8}")
     for item in gallery:
         m = re.match(r"(.+?) · ([\d.]+) s$", item["caption"])
         print(f"{m.group(1):<22} {float(m.group(2)):>8.2f}" if m else f"{item['caption']}")
     print(f"{'whole gallery (HTTP)':<22} {total:>8.2f}")
+    print(f"{'server CPU s / gallery':<22} {cpu:>8.2f}")
+    if pid is not None:
+        print(f"{'server peak RSS MB':<22} {peak_rss_mb(pid):>8.0f}")
 
 
 def first(photo: str, settle_s: float, root: Path = ROOT) -> None:
@@ -124,7 +139,9 @@ def load(url: str, photo: str, ref: str, clients: int, requests: int, max_second
 
     def worker() -> None:
         try:
-            client = Client(url, verbose=False)
+            # a browser waits for an upload; gradio_client's own default gives up after 5 s,
+            # which under load counted slow uploads as failures
+            client = Client(url, verbose=False, httpx_kwargs={"timeout": CLIENT_TIMEOUT_S})
         except Exception:  # noqa: BLE001
             with lock:
                 results.extend([("failed", 0.0)] * requests)
@@ -189,17 +206,21 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             photo, ref = inputs(Path(tmp), args.side)
+            pid = proc.pid if proc else None
             if args.single:
-                single(url, photo, ref)
+                single(url, photo, ref, pid)
             else:
+                cpu = cpu_seconds(pid)
                 r = load(url, photo, ref, args.clients, args.requests, args.max_seconds)
+                cpu = (cpu_seconds(pid) - cpu) / max(1, r["completed"])
                 rss = peak_rss_mb(proc.pid) if proc else float("nan")
                 print("| clients | requests | completed | of them networks at 1 pass | refused "
-                      "| failed | skipped | p50 s | p95 s | peak RSS MB |")
-                print("|---|---|---|---|---|---|---|---|---|---|")
+                      "| failed | skipped | p50 s | p95 s | server CPU s / request "
+                      "| peak RSS MB |")
+                print("|---|---|---|---|---|---|---|---|---|---|---|")
                 print(f"| {args.clients} | {args.clients * args.requests} | {r['completed']} | "
                       f"{r['one pass']} | {r['rejected']} | {r['failed']} | {r['skipped']} | "
-                      f"{r['p50']:.2f} | {r['p95']:.2f} | {rss:.0f} |")
+                      f"{r['p50']:.2f} | {r['p95']:.2f} | {cpu:.2f} | {rss:.0f} |")
     finally:
         if proc:
             proc.terminate()
