@@ -34,8 +34,13 @@ from recolor.metrics import COLUMNS, LABELS  # noqa: E402
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
 DISPLAY_SIDE = int(os.environ.get("RECOLOR_DISPLAY_SIDE", 2048))  # the app works at most this big
-CONCURRENCY = int(os.environ.get("RECOLOR_CONCURRENCY", 2))  # runs at once; each uses 5 threads
-QUEUE_SIZE = int(os.environ.get("RECOLOR_QUEUE_SIZE", 16))
+# Colorize runs admitted at once: they share the gallery's one pool of worker threads (FIFO), so
+# admitting a full room costs no extra CPU, lets each run show its placeholders at once and lets
+# the gallery see the depth (the networks drop to 1 pass when busy). Beyond it, Gradio's queue
+# waits, up to QUEUE_SIZE; past that a visitor gets "queue is full".
+CONCURRENCY = int(os.environ.get("RECOLOR_CONCURRENCY", 24))
+QUEUE_SIZE = int(os.environ.get("RECOLOR_QUEUE_SIZE", 200))
+MAX_THREADS = CONCURRENCY + 40  # Gradio's worker threads: the runs, plus uploads and page events
 MAX_UPLOAD = os.environ.get("RECOLOR_MAX_UPLOAD", "30mb")
 SUGGESTIONS = 6  # references offered when none is given
 VIDEO_MAX_SECONDS = float(os.environ.get("RECOLOR_VIDEO_MAX_SECONDS", 20))
@@ -460,11 +465,13 @@ def _photos_tab() -> None:
     api_button = gr.Button(visible=False)
     api_button.click(_keywords(colorize_all, "photo", "reference"), [photo, reference, *controls],
                      [api_gallery, t.gray, t.ref, t.truth, api_scores, status, suggestions,
-                      candidates], api_name="colorize")
+                      candidates], api_name="colorize", concurrency_limit=CONCURRENCY,
+                     concurrency_id="colorize")
     ui = dict(fn=colorize_table, inputs=[photo, reference, *controls],
               outputs=[*t.images, *t.heads, *t.scores, *t.downloads, t.gray, t.ref, t.truth,
                        t.gray_scores, status, suggestions, candidates, zip_button],
-              api_visibility="private")
+              api_visibility="private", concurrency_limit=CONCURRENCY,
+              concurrency_id="colorize")
     quick = dict(inputs=None, api_visibility="private", queue=False)
     for start in (run.click, suggestions.select(use_suggestion, candidates, reference,
                                                api_visibility="private").then,
@@ -487,7 +494,8 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("Video", elem_id="tab-video"):
             _video_tab()
         demo.load(None, js=KEYS_JS, api_visibility="private", queue=False)
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    # other queued events (the sweep): two at a time; the video tab sets its own limit of 1
+    demo.queue(default_concurrency_limit=2, max_size=QUEUE_SIZE)
     return demo
 
 
@@ -542,7 +550,7 @@ def main() -> None:
         threading.Thread(target=_warm_up, name="recolor-warm-up", daemon=True).start()
     build_demo().launch(server_name=args.host, server_port=args.port, share=False,
                         allowed_paths=[str(EXAMPLES)], max_file_size=MAX_UPLOAD,
-                        show_error=True, css=CSS)
+                        show_error=True, css=CSS, max_threads=MAX_THREADS)
 
 
 if __name__ == "__main__":

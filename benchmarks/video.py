@@ -5,12 +5,15 @@ perfectly stable colorization of the pan would show, and the seconds per frame.
 
     python benchmarks/video.py [--methods deoldify pix2pix lab_mean] [--frames 48] [--side 320]
     python benchmarks/video.py --methods deoldify --threads 1 --workers 2   # frames in parallel
+    python benchmarks/video.py --methods deoldify --passes 1 2 4   # flicker against time
+    python benchmarks/video.py --example --passes 1 2 4 --workers 2   # the app's example clip
 
 The clips are made from the examples' colour reference photos (from ../shared/data/val).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -22,9 +25,10 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from recolor import METHODS  # noqa: E402
+from recolor import METHODS, color, colorize  # noqa: E402
 from recolor.color import gray_to_rgb, luma  # noqa: E402
-from recolor.video import chroma_flicker, colorize_video, open_writer, read_frames  # noqa: E402
+from recolor.video import (VIDEO_PASSES, chroma_flicker, colorize_video, open_writer,  # noqa: E402
+                           read_frames)
 
 
 def pan(photo: Path, frames: int, side: int) -> list[np.ndarray]:
@@ -56,10 +60,19 @@ def main() -> int:
     p.add_argument("--clips", type=int, default=3, help="examples used (one clip each)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--workers", type=int, default=1, help="frames colorized at once")
+    p.add_argument("--passes", type=int, nargs="+", default=[0],
+                   help="the networks' passes, one row each (0: the video default, "
+                        "recolor.video.VIDEO_PASSES)")
+    p.add_argument("--example", action="store_true",
+                   help="time examples/03_landscape_pan.mp4 (the app's example) instead")
     args = p.parse_args()
+    if args.example:
+        return example(args)
     torch.set_num_threads(args.threads)
+    warm_up(args.methods)
     photos = sorted((ROOT / "examples").glob("*_ref.jpg"))[:args.clips]
-    rows: dict[str, list[tuple[float, float]]] = {m: [] for m in args.methods}
+    runs = [(m, n) for m in args.methods for n in (args.passes if _has_passes(m) else [0])]
+    rows: dict[tuple[str, int], list[tuple[float, float]]] = {r: [] for r in runs}
     truth, gray_f = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for photo in photos:
@@ -69,21 +82,77 @@ def main() -> int:
             write(src, gray)
             truth.append(chroma_flicker(colour))
             gray_f.append(chroma_flicker(list(read_frames(src))))
-            for m in args.methods:
+            for m, n in runs:
                 t = time.perf_counter()
                 r = colorize_video(src, Path(tmp) / f"{photo.stem}_{m}.mp4", m,
-                                   workers=args.workers)
-                rows[m].append((r.flicker_out, (time.perf_counter() - t) / r.frames))
+                                   workers=args.workers, **_passes(m, n))
+                rows[m, n].append((r.flicker_out, (time.perf_counter() - t) / r.frames))
     print(f"{len(photos)} clips x {args.frames} frames, {args.side}x{args.side * 3 // 4}, "
-          f"torch threads {args.threads}, frames at once {args.workers}\n")
-    print("| clip source | flicker (chroma change / frame) | ratio to the colour original | s / frame |")
-    print("|---|---|---|---|")
+          f"torch threads {args.threads}, frames at once {args.workers}, load average "
+          f"{os.getloadavg()[0]:.1f}\n")
+    print("| clip source | passes | flicker (chroma change / frame) | ratio to the colour original "
+          "| s / frame |")
+    print("|---|---|---|---|---|")
     t = float(np.mean(truth))
-    print(f"| colour original (truth) | {t:.3f} | 1.00 | |")
-    print(f"| gray input | {np.mean(gray_f):.3f} | {np.mean(gray_f) / t:.2f} | |")
-    for m, vals in rows.items():
+    print(f"| colour original (truth) | | {t:.3f} | 1.00 | |")
+    print(f"| gray input | | {np.mean(gray_f):.3f} | {np.mean(gray_f) / t:.2f} | |")
+    for (m, n), vals in rows.items():
         f = float(np.mean([v[0] for v in vals]))
-        print(f"| {METHODS[m].name} | {f:.3f} | {f / t:.2f} | {np.mean([v[1] for v in vals]):.3f} |")
+        print(f"| {METHODS[m].name} | {_label(m, n)} | {f:.3f} | {f / t:.2f} | "
+              f"{np.mean([v[1] for v in vals]):.3f} |")
+    return 0
+
+
+def warm_up(methods: list[str]) -> None:
+    """Load each method's model (and the reference bank) before anything is timed."""
+    y, x = np.mgrid[0:48, 0:64]
+    frame = gray_to_rgb(((x + y) * 2).astype(np.uint8))
+    for m in methods:
+        colorize(frame, m)
+
+
+def _has_passes(method: str) -> bool:
+    return any(o.name == "passes" for o in METHODS[method].options)
+
+
+def _passes(method: str, n: int) -> dict:
+    return {"passes": n} if n and _has_passes(method) else {}
+
+
+def _label(method: str, n: int) -> str:
+    if not _has_passes(method):
+        return ""
+    return str(n) if n else f"{VIDEO_PASSES} (video default)"
+
+
+def example(args: argparse.Namespace) -> int:
+    """The app's Video tab on its example clip: first as before (4 passes, the photo default,
+    and the torch colour conversions), then for each --passes with the fast conversions:
+    seconds, frames a second, and the speed against the first row."""
+    clip = ROOT / "examples" / "03_landscape_pan.mp4"
+    print(f"{clip.name}, torch threads {args.threads}, frames at once {args.workers}, load "
+          f"average {os.getloadavg()[0]:.1f}\n")
+    print("| method | passes | colour conversions | frames | seconds | frames / s | speed vs "
+          "before | flicker |")
+    print("|---|---|---|---|---|---|---|---|")
+    for m in args.methods:
+        before = None
+        plan = [(4, False)] + [(n, True) for n in sorted(set(args.passes), reverse=True)]
+        for n, fast in plan if _has_passes(m) else [(0, False), (0, True)]:
+            color.USE_OPENCV = fast  # the first row: as before (torch conversions, 4 passes)
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    t = time.perf_counter()
+                    r = colorize_video(clip, Path(tmp) / "out.mp4", m, workers=args.workers,
+                                       **_passes(m, n))
+                    secs = time.perf_counter() - t
+            finally:
+                color.USE_OPENCV = True
+            fps = r.frames / secs
+            before = before or fps
+            print(f"| {METHODS[m].name} | {_label(m, n)} | {'OpenCV' if fast else 'torch'} | "
+                  f"{r.frames} | {secs:.1f} | {fps:.2f} | {fps / before:.1f}x | "
+                  f"{r.flicker_out:.3f} |", flush=True)
     return 0
 
 

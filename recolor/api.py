@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from .color import is_grayscale, keep_luma, lab_to_rgb, rgb_to_lab
+from .color import is_grayscale
 from .errors import RecolorError, ReferenceRequired
 from .images import ImageLike, fit_within, load_image, resize
+from .fullres import upsample_chroma, upsample_uv
 from .provenance import save_png
 from .registry import get_method
 
@@ -60,7 +59,7 @@ def colorize(image: ImageLike, method: str, reference: ImageLike | None = AUTO,
     if small is rgb:
         return out
     if "keep_luminance" not in opts:  # the networks keep the input's luma (color.keep_luma)
-        return keep_luma(resize(out, (rgb.shape[1], rgb.shape[0])), rgb)
+        return upsample_uv(out, rgb)
     if opts["keep_luminance"]:
         return upsample_chroma(out, rgb)
     return resize(out, (rgb.shape[1], rgb.shape[0]))
@@ -80,12 +79,3 @@ def save(rgb: np.ndarray, path: str | Path, method: str,
         raise ValueError("recolor.save takes a uint8 (H, W, 3) RGB array, as colorize returns")
     return save_png(rgb, path, method, settings, mark=mark)
 
-
-def upsample_chroma(small: np.ndarray, original: np.ndarray) -> np.ndarray:
-    """The a, b channels of `small` upsampled (bicubic) to `original`'s size, with the
-    original's L: the lightness is never resampled."""
-    lab = rgb_to_lab(original)
-    ab = torch.from_numpy(rgb_to_lab(small)[..., 1:]).permute(2, 0, 1)[None]
-    ab = F.interpolate(ab, size=lab.shape[:2], mode="bicubic", align_corners=False)
-    lab[..., 1:] = ab[0].permute(1, 2, 0).numpy()
-    return lab_to_rgb(lab)

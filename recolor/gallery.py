@@ -2,15 +2,19 @@
 
 Used by the app (each column fills as soon as its method finishes) and usable without Gradio.
 A method that fails or runs past its time budget fills its column with its message; the
-others still finish.
+others still finish. Under a burst of visitors (more than BUSY_RUNS runs in flight), the
+networks drop to one pass, unless the visitor chose their passes, and their caption says so.
 """
 from __future__ import annotations
 
+import functools
 import os
+import threading
 import time
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -19,11 +23,50 @@ from .api import colorize
 from .errors import RecolorError
 from .registry import METHODS
 
+if TYPE_CHECKING:
+    from .outputs import RunFiles
+
 TIME_BUDGET_S = float(os.environ.get("RECOLOR_TIME_BUDGET_S", 120))
 
 # One pool for the whole process, so concurrent users share a bounded number of threads.
 _POOL = ThreadPoolExecutor(max_workers=int(os.environ.get("RECOLOR_WORKERS", len(METHODS))),
                            thread_name_prefix="recolor")
+# more runs in flight than this: the networks run one pass (their default is several)
+BUSY_RUNS = int(os.environ.get("RECOLOR_BUSY_RUNS", 2))
+BUSY_NOTE = "1 pass: server busy"
+_in_flight = 0
+_in_flight_lock = threading.Lock()
+
+
+@contextmanager
+def _counted() -> Iterator[int]:
+    """Count this run as in flight; yields how many are (this one included)."""
+    global _in_flight
+    with _in_flight_lock:
+        _in_flight += 1
+        depth = _in_flight
+    try:
+        yield depth
+    finally:
+        with _in_flight_lock:
+            _in_flight -= 1
+
+
+def in_flight() -> int:
+    """Gallery runs started and not finished, in this process."""
+    return _in_flight
+
+
+def _busy_options(options: dict[str, dict[str, Any]]) -> tuple[dict[str, dict[str, Any]], set]:
+    """`options` with passes=1 for each network whose passes are left at a default above 1
+    (a visitor who chose other passes keeps them); the set of methods changed."""
+    out, changed = {k: dict(v) for k, v in options.items()}, set()
+    for key, m in METHODS.items():
+        default = m.defaults().get("passes")
+        if default is not None and default > 1 and out.get(key, {}).get("passes", default) == default:
+            out.setdefault(key, {})["passes"] = 1
+            changed.add(key)
+    return out, changed
 
 
 @dataclass
@@ -34,14 +77,18 @@ class Cell:
     caption: str
     seconds: float | None = None
     error: str | None = None
+    preview: str | None = None  # with `files`: the page's image file and the full-size PNG
+    full: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.seconds is not None
 
 
+@functools.lru_cache(maxsize=64)
 def placeholder(text: str, size: tuple[int, int] = (256, 256)) -> np.ndarray:
-    """A light gray tile with `text` wrapped on it, for a column that has no image."""
+    """A light gray tile with `text` wrapped on it, for a column that has no image (cached:
+    read-only, every run draws the same "running..." tiles)."""
     w, h = size
     im = Image.new("RGB", (w, h), (236, 236, 236))
     draw = ImageDraw.Draw(im)
@@ -59,27 +106,42 @@ def placeholder(text: str, size: tuple[int, int] = (256, 256)) -> np.ndarray:
     for text_line in lines:
         draw.text((8, y), text_line, fill=(90, 90, 90), font=font)
         y += int(font.size * 1.3)
-    return np.asarray(im)
+    a = np.asarray(im).copy()
+    a.flags.writeable = False
+    return a
 
 
 def _timed(key: str, rgb: np.ndarray, reference: np.ndarray | None,
-           options: dict[str, Any]) -> tuple[np.ndarray, float]:
+           options: dict[str, Any], files: RunFiles | None
+           ) -> tuple[np.ndarray, float, tuple[str, str] | None]:
+    """Colorize, then (outside the timing) write the result's files in this worker thread."""
     start = time.perf_counter()
     out = colorize(rgb, key, reference=reference, **options)
-    return out, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return out, seconds, files.result(key, out, options) if files is not None else None
 
 
 def run_all(rgb: np.ndarray, reference: np.ndarray | None,
             options: dict[str, dict[str, Any]] | None = None,
-            budget_s: float = TIME_BUDGET_S, restore: bool = False) -> Iterator[list[Cell]]:
+            budget_s: float = TIME_BUDGET_S, restore: bool = False,
+            files: RunFiles | None = None) -> Iterator[list[Cell]]:
     """Start all methods on `rgb` and yield the list of cells (in registry order) first with
     "running" placeholders and then each time a method finishes.
     `restore=True` restores the photo's luminance once (`recolor.restore`: NL-means, CLAHE)
     and gives every method that restored photo, so each result keeps the restored luminance;
-    a caller that shows the input should show `restored(rgb)` then."""
-    options = options or {}
-    if restore:
-        rgb = restored(rgb)
+    a caller that shows the input should show `restored(rgb)` then. With `files`, each result
+    is also written (preview and full-size PNG, `outputs.RunFiles.result`) by its worker."""
+    with _counted() as depth:
+        options = options or {}
+        if restore:
+            rgb = restored(rgb)
+        busy: set = set()
+        if depth > BUSY_RUNS:
+            options, busy = _busy_options(options)
+        yield from _run(rgb, reference, options, budget_s, files, busy)
+
+
+def _run(rgb, reference, options, budget_s, files, busy) -> Iterator[list[Cell]]:
     tile = _tile_size(rgb)
     cells = [Cell(k, placeholder(f"{m.name}: running...", tile), f"{m.name} · running...")
              for k, m in METHODS.items()]
@@ -88,7 +150,7 @@ def run_all(rgb: np.ndarray, reference: np.ndarray | None,
         if m.needs_reference and reference is None:
             cells[i] = _failed(key, "needs a colour reference image", tile)
             continue
-        futures[_POOL.submit(_timed, key, rgb, reference, options.get(key, {}))] = i
+        futures[_POOL.submit(_timed, key, rgb, reference, options.get(key, {}), files)] = i
     yield list(cells)
     deadline = time.monotonic() + budget_s
     pending = set(futures)
@@ -104,14 +166,21 @@ def run_all(rgb: np.ndarray, reference: np.ndarray | None,
             return
         for f in done:
             i, key = futures[f], cells[futures[f]].key
-            try:
-                out, secs = f.result()
-                cells[i] = Cell(key, out, caption(key, options.get(key, {}), secs), secs)
-            except RecolorError as e:
-                cells[i] = _failed(key, str(e), tile)
-            except Exception as e:  # noqa: BLE001 - one method's bug must not sink the others
-                cells[i] = _failed(key, f"internal error: {type(e).__name__}: {e}", tile)
+            cells[i] = _finished(key, f, tile, options.get(key, {}), key in busy)
         yield list(cells)
+
+
+def _finished(key: str, f: Future, tile: tuple[int, int], options: dict[str, Any],
+              busy: bool) -> Cell:
+    try:
+        out, secs, paths = f.result()
+    except RecolorError as e:
+        return _failed(key, str(e), tile)
+    except Exception as e:  # noqa: BLE001 - one method's bug must not sink the others
+        return _failed(key, f"internal error: {type(e).__name__}: {e}", tile)
+    text = caption(key, options, secs) + (f" · {BUSY_NOTE}" if busy else "")
+    return Cell(key, out, text, secs, preview=paths[0] if paths else None,
+                full=paths[1] if paths else None)
 
 
 def restored(rgb: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .color import channels_equal, gray_to_rgb
 from .errors import ImageError
 
 ImageLike = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]
@@ -135,7 +136,12 @@ def resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """uint8 (H, W, C) -> (h, w, C) with a good filter (Lanczos down, bicubic up); size = (w, h)."""
     h, w = rgb.shape[:2]
     down = size[0] * size[1] < w * h
-    return np.asarray(Image.fromarray(rgb).resize(size, Image.LANCZOS if down else Image.BICUBIC))
+    how = Image.LANCZOS if down else Image.BICUBIC
+    if rgb.ndim == 3 and rgb.shape[2] == 3 and channels_equal(rgb):
+        # a gray photo: one channel resized (PIL filters each band alike: the same values), 3x faster
+        g = np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., 0])).resize(size, how))
+        return gray_to_rgb(g)
+    return np.asarray(Image.fromarray(rgb).resize(size, how))
 
 
 def fit_within(rgb: np.ndarray, max_side: int) -> np.ndarray:

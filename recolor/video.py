@@ -30,6 +30,10 @@ from .registry import METHODS, get_method
 MAX_SIDE = 4096        # frames larger than this are refused (decode cost, memory)
 MAX_SECONDS = 600.0    # hard cap of the CLI; the app uses a much smaller one
 FLICKER_SIDE = 256     # flicker is measured on frames fitted within this side
+# A network's passes for video, unless given: 1. Measured (docs/results/video-benchmark.md,
+# `benchmarks/video.py --passes 1 2 4`): DeOldify's 4 passes, the photo default, cut flicker
+# by about a fifth for 3-4x the time; the frames before and after average the colour anyway.
+VIDEO_PASSES = int(os.environ.get("RECOLOR_VIDEO_PASSES", 1))
 
 
 class VideoError(RecolorError):
@@ -146,12 +150,15 @@ def colorize_video(src: str | Path, dst: str | Path, method: str = "deoldify",
     ``dst`` (H.264 MP4) with ``src``'s audio. Returns counts and the flicker figures.
     ``workers`` frames are colorized at once, in threads (frames are independent; the output
     keeps their order): with one torch thread each, that uses the cores better than one frame
-    on several threads (``benchmarks/video.py --workers``)."""
+    on several threads (``benchmarks/video.py --workers``). The networks run VIDEO_PASSES
+    passes unless ``passes`` is given."""
     import time
 
     t0 = time.time()
     workers = max(1, workers)
     m = get_method(method)
+    if any(o.name == "passes" for o in m.options) and not options.get("passes"):
+        options = {**options, "passes": VIDEO_PASSES}  # not the photo default (see VIDEO_PASSES)
     meta = probe(src)
     fps = float(meta.get("fps") or 25.0)
     w, h = meta["size"]

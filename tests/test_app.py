@@ -40,7 +40,7 @@ def _read(path):
 def _last(gen):
     """The API's last update, with its image files read before the run cleans them up."""
     out = None
-    for gallery, gray, ref, truth, table, status, suggestions, candidates in gen:
+    for gallery, gray, ref, truth, table, status, suggestions, candidates, *_ in gen:
         out = ([(_read(p), c) for p, c in gallery], _read(gray), _read(ref), _read(truth), table,
                status)
     return out
@@ -217,7 +217,7 @@ def test_options_are_applied():
 
 def test_without_reference_suggestions_are_offered_and_usable():
     runs = list(app.colorize_all(str(EX / "04_street.jpg"), None, *_defaults()))
-    *_, status, suggestions, candidates = runs[-1]
+    status, suggestions, candidates = runs[-1][5:8]
     assert len(candidates) == app.SUGGESTIONS and len(suggestions) == app.SUGGESTIONS
     assert "picked" in status
 

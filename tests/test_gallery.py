@@ -4,7 +4,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from recolor import METHODS, gallery, registry
+from recolor import METHODS, colorize, gallery, registry
 
 
 def test_all_columns_fill_in_registry_order(example_pair):
@@ -95,3 +95,40 @@ def test_restore_gives_every_method_the_restored_input(example_pair):
         assert np.array_equal(a.image, b.image), a.key  # the same as colorizing the restored photo
     deoldify = next(c for c in last if c.key == "deoldify")
     assert np.abs(luma(deoldify.image).astype(int) - fixed[..., 0]).mean() < 0.5
+
+
+def test_a_busy_server_runs_the_networks_once_and_says_so(example_pair, monkeypatch):
+    gray = example_pair[0][:192, :256]
+    monkeypatch.setattr(gallery, "BUSY_RUNS", 0)  # every run counts as a deep queue
+    last = list(gallery.run_all(gray, None, {"pix2pix": {"passes": 2}}))[-1]
+    deoldify = next(c for c in last if c.key == "deoldify")
+    pix2pix = next(c for c in last if c.key == "pix2pix")
+    assert deoldify.caption.endswith(gallery.BUSY_NOTE)
+    assert np.array_equal(deoldify.image, colorize(gray, "deoldify", passes=1))
+    assert not np.array_equal(deoldify.image, colorize(gray, "deoldify"))  # the default: 4
+    # a visitor's own choice of passes is kept
+    assert not pix2pix.caption.endswith(gallery.BUSY_NOTE)
+    assert np.array_equal(pix2pix.image, colorize(gray, "pix2pix", passes=2))
+    assert gallery.in_flight() == 0
+    monkeypatch.setattr(gallery, "BUSY_RUNS", 2)
+    quiet = list(gallery.run_all(gray, None))[-1]
+    assert not any(c.caption.endswith(gallery.BUSY_NOTE) for c in quiet)
+
+
+def test_results_are_written_by_the_workers(example_pair, tmp_path):
+    from recolor.outputs import RunFiles
+    from recolor.provenance import read_provenance
+    from PIL import Image
+    gray, ref = example_pair
+    files = RunFiles(preview_side=128)
+    try:
+        last = list(gallery.run_all(gray, ref, files=files))[-1]
+        for c in last:
+            assert c.ok, c.caption
+            full, shown = Image.open(c.full), Image.open(c.preview)
+            assert full.size == (gray.shape[1], gray.shape[0]) and max(shown.size) == 128
+            assert np.array_equal(np.asarray(full.convert("RGB")), c.image)
+            assert read_provenance(c.full)["method"] == c.key
+    finally:
+        files.close()
+    assert not files.dir.exists()
