@@ -81,14 +81,15 @@ def method_settings(options: dict[str, dict[str, Any]], restore: bool) -> dict[s
 
 
 def header(cell: Cell) -> str:
-    """The Markdown above a method's column: name, how it works, and its time or state."""
+    """The Markdown above a method's column: name, how it works, and what ran (the settings of
+    its caption, e.g. "rf 16 · 4 passes · colour ×1.5 · 1.10 s") or its state."""
     m = METHODS[cell.key]
     if cell.error:
         state = f"**failed:** {cell.error}"
     elif cell.seconds is None:
         state = "*running…*"
     else:
-        state = f"**{cell.seconds:.2f} s**"
+        state = f"**{cell.caption.removeprefix(m.name + ' · ')}**"
     return f"### {m.name}\n{m.description}\n\n{state}"
 
 

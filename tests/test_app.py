@@ -111,6 +111,8 @@ def test_table_columns_zip_and_settings_for_a_colour_upload():
     for (key, m), head, score_line, image, meta in zip(METHODS.items(), t["heads"], t["scores"],
                                                        t["images"], t["provenance"]):
         assert head.startswith(f"### {m.name}\n{m.description}") and head.endswith(" s**")
+        if key == "deoldify":  # what ran: the shipped file's settings
+            assert "rf 16 · 4 passes · colour ×1.5 · " in head, head
         assert "PSNR dB" in score_line and "ΔE2000" in score_line
         _assert_coloured(image, t["gray"], m.name)
         assert meta["method"] == key
