@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import os
 import sys
 import threading
@@ -28,6 +27,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
+
+from .weightfiles import sha256_of
 
 RUNTIMES = ("openvino", "onnxruntime", "torch")
 DEFAULT = "openvino"
@@ -54,14 +55,6 @@ def cache_dir() -> Path:
         return Path(os.environ["RECOLOR_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "recolor"
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def notice(message: str) -> None:
@@ -250,7 +243,7 @@ def exported(model: nn.Module, weights: Path, channels: int, runtime: str) -> Pa
     first if the cache lacks it. Raises ImportError if the runtime's package is missing."""
     backend = BACKENDS[runtime]
     code = sys.modules[type(model).__module__].__file__ or ""
-    key = "-".join((file_sha256(weights)[:16], file_sha256(code)[:8], f"c{channels}",
+    key = "-".join((sha256_of(weights)[:16], sha256_of(code)[:8], f"c{channels}",
                     f"{runtime}{backend.version()}", f"x{EXPORT_VERSION}"))
     out = cache_dir() / f"{Path(weights).stem}-{key}{backend.suffix}"
     with _export_lock:
