@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..color import keep_luma, lab_to_rgb_t, rgb_to_lab_t
+from ..color import keep_luma, lab_to_rgb, lightness
 from ..weightfiles import read_metadata, read_safetensors, sha256_of
 from .imagenet import IMAGENET_MEAN, IMAGENET_STD
 from .passes import check_settings, pass_plan
@@ -256,36 +256,6 @@ def working_size(h: int, w: int, size: int, multiple: int) -> tuple[int, int]:
     return rh, rw
 
 
-_V = np.arange(256) / 255.0  # sRGB -> linear light, one entry per uint8 level (as rgb_to_lab_t)
-_LINEAR = np.where(_V <= 0.04045, _V / 12.92, ((_V + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def _lightness(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
-    """CIE L (H, W) float32 of a uint8 RGB photo: `color.rgb_to_lab_t`'s L, which depends on
-    the linear luminance Y alone; on the CPU through a 256-entry table, several times faster
-    than the full conversion. Elsewhere (a GPU model) the torch conversion, as before."""
-    if device.type != "cpu":
-        return rgb_to_lab_t(torch.from_numpy(np.array(rgb, dtype=np.float32)) / 255.0)[..., 0]
-    y = (_LINEAR[rgb[..., 0]] * np.float32(0.212671) + _LINEAR[rgb[..., 1]] * np.float32(0.715160)
-         + _LINEAR[rgb[..., 2]] * np.float32(0.072169))
-    d = 6.0 / 29.0
-    f = np.where(y > d ** 3, np.cbrt(y), y / np.float32(3 * d * d) + np.float32(4 / 29))
-    return torch.from_numpy((np.float32(116.0) * f - np.float32(16.0)).astype(np.float32))
-
-
-def _lab_to_rgb8(lab: torch.Tensor, device: torch.device) -> np.ndarray:
-    """Lab (H, W, 3) CPU tensor -> uint8 RGB (H, W, 3): on the CPU through OpenCV's float
-    cvtColor (the same sRGB / D65 maths as `color.lab_to_rgb_t`, equal after rounding to
-    uint8 on the examples, several times faster); elsewhere in torch, as before."""
-    if device.type == "cpu":
-        import cv2  # noqa: PLC0415
-        rgb = cv2.cvtColor(np.ascontiguousarray(lab.numpy(), dtype=np.float32),
-                           cv2.COLOR_Lab2RGB)
-    else:
-        rgb = lab_to_rgb_t(lab).numpy()
-    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
-
-
 def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None,
              saturation: float | None = None, passes: int | None = None) -> np.ndarray:
     """Colorize a uint8 RGB (H, W, 3) or gray (H, W) photo; returns uint8 RGB (H, W, 3).
@@ -310,7 +280,8 @@ def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None,
     plan = pass_plan(run.size, run.passes, step=32, smallest=multiple)
     param = next(model.parameters())
     with torch.inference_mode():
-        L = _lightness(rgb[..., :3], param.device)  # (H, W), never resampled for the output
+        # (H, W), never resampled for the output (on the CPU a table lookup: color.lightness)
+        L = torch.from_numpy(lightness(np.ascontiguousarray(rgb[..., :3])))
         H, W = L.shape
         x = (L / 50.0 - 1.0)[None, None].to(param.device, param.dtype)
         ab = torch.zeros(2, H, W)
@@ -321,5 +292,5 @@ def colorize(model: nn.Module, rgb: np.ndarray, size: int | None = None,
             pred = F.interpolate(pred, size=(H, W), mode="bilinear", align_corners=False)[0]
             ab += (pred.flip(-1) if mirrored else pred).cpu()
         ab = (ab / len(plan)).permute(1, 2, 0) * AB_SCALE
-        out = _lab_to_rgb8(torch.cat([L[..., None], ab], -1), param.device)
+        out = lab_to_rgb(torch.cat([L[..., None], ab], -1).numpy())  # OpenCV on the CPU
     return keep_luma(out, rgb[..., :3], run.saturation, run.v_exponent)
