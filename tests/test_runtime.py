@@ -250,6 +250,26 @@ def test_threads_share_one_compiled_model(tmp_path) -> None:
     assert all(torch.equal(got[i], want[i]) for i in range(4))
 
 
+def test_a_repeated_shape_gets_its_own_static_model(tmp_path, monkeypatch) -> None:
+    """The first call of a shape runs the dynamic model, the second compiles one for that
+    shape, with the same output; past MAX_STATIC shapes the dynamic model serves the rest."""
+    monkeypatch.setattr(runtime.Shapes, "MAX_STATIC", 2)
+    w = tmp_path / "tiny.safetensors"
+    fast = runtime.accelerate(tiny(w), w, 1, "openvino")
+    shapes = fast.runner
+    x = torch.rand(1, 1, 48, 64)
+    first = fast(x)
+    assert shapes.static == {}
+    second = fast(x)
+    assert list(shapes.static) == [(1, 1, 48, 64)]
+    assert torch.allclose(first, second, atol=1e-2)
+    assert (first - second).abs().mean() < 1e-3
+    for side in (40, 56, 72):
+        fast(torch.rand(1, 1, side, side)), fast(torch.rand(1, 1, side, side))
+    assert list(shapes.static) == [(1, 1, 48, 64), (1, 1, 40, 40)]
+    assert fast(torch.rand(1, 1, 72, 72)).shape == (1, 2, 72, 72)  # the dynamic model
+
+
 def test_stem_is_kept_in_f32() -> None:
     """The exported IR marks the encoder's stem (the ops before a quarter of the input's
     resolution) to keep f32 under bf16 inference, and nothing deeper."""
