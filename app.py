@@ -27,9 +27,10 @@ import torch  # noqa: E402
 
 from recolor import METHODS, RecolorError, load_image  # noqa: E402
 from recolor import sweep, table  # noqa: E402
-from recolor.gallery import Cell, warm_up  # noqa: E402
+from recolor.gallery import warm_up  # noqa: E402
 from recolor.images import fit_within  # noqa: E402
 from recolor.metrics import COLUMNS, LABELS  # noqa: E402
+from recolor.outputs import RunFiles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
@@ -106,7 +107,7 @@ def colorize_all(photo: str | None, reference: str | None, *values: Any):
     for f in table.frames(job):
         if not files_in:
             files_in = table.input_files(job, f.files)
-        gallery = [(f.path(i), c.caption) for i, c in enumerate(f.cells)]
+        gallery = [(f.full(i) or f.path(i), c.caption) for i, c in enumerate(f.cells)]
         rows = [table.score_row(METHODS[k].name if k in METHODS else "gray (no colour)",
                                 f.scores[k]) for k in ["gray", *KEYS] if k in f.scores]
         yield (gallery, files_in["input"], files_in["reference"], files_in["truth"],
@@ -123,13 +124,12 @@ def colorize_table(photo: str | None, reference: str | None, *values: Any):
     for f in table.frames(job):
         if not files_in:
             files_in = table.input_files(job, f.files)
-        paths = [f.path(i) for i in range(len(f.cells))]
-        zip_path = table.zip_all(job, f, files_in) if f.done else None
+        paths = [f.path(i) for i in range(len(f.cells))]  # previews: the page shows these
+        zip_path = table.zip_all(job, f) if f.done else None
         truth = job.truth is not None
         yield (*paths, *[table.header(c) for c in f.cells],
                *[table.score_text(f.scores.get(c.key)) for c in f.cells],
-               *[gr.update(value=p if c.ok else None, visible=c.ok)
-                 for p, c in zip(paths, f.cells)],
+               *[gr.update(value=f.full(i), visible=c.ok) for i, c in enumerate(f.cells)],
                files_in["input"], files_in["reference"],
                gr.update(value=files_in["truth"], visible=truth),
                gr.update(value=table.gray_scores(f), visible=truth), table.status(job, f),
@@ -196,16 +196,15 @@ def sweep_run(photo: str | None, factors_text: str, *values: Any):
     factors = sweep_factors(factors_text)
     job = _job(photo, None, values, pick=False)  # DeOldify needs no reference
     opts = job.options["deoldify"]
-    files = table.Files(job.stem, job.mark)
+    files = RunFiles(job.stem, job.mark)
     items: list[tuple[str, str]] = []
     total = 0.0
     try:
         for rf, out, secs in sweep.sweep(job.gray, opts, factors):
             total += secs
-            cell = Cell("deoldify", out, "", secs)
             settings = {**opts, "render_factor": rf, "restore": job.restore}
-            items.append((files.result(cell, settings, f"deoldify_rf{rf:02d}"),
-                          sweep.caption(rf, secs)))
+            _, full = files.result("deoldify", out, settings, f"deoldify_rf{rf:02d}")
+            items.append((full, sweep.caption(rf, secs)))
             yield items, f"{len(items)} of {len(factors)} renders."
         yield items, (
             f"Render-factor sweep done: {len(items)} renders in {total:.1f} s. Higher factors "

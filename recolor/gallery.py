@@ -118,7 +118,7 @@ def _timed(key: str, rgb: np.ndarray, reference: np.ndarray | None,
     start = time.perf_counter()
     out = colorize(rgb, key, reference=reference, **options)
     seconds = time.perf_counter() - start
-    return out, seconds, files.result(key, out, options) if files is not None else None
+    return out, seconds, files.result(key, out) if files is not None else None
 
 
 def run_all(rgb: np.ndarray, reference: np.ndarray | None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .provenance import save_png
+from .provenance import corner_mark, save_png
 
 PREVIEW_SIDE = int(os.environ.get("RECOLOR_PREVIEW_SIDE", 1024))
 COMPRESS_LEVEL = 1  # zlib level of every PNG written here: fast, files about 1.5x the smallest
@@ -40,47 +41,77 @@ def preview(rgb: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
 
 
 class RunFiles:
-    """One run's folder. `result` writes a method's output (full size + preview), `image` an
-    image shown on the page only (preview). Thread-safe: the gallery's worker threads write
-    their own results as they finish. `close` removes the folder (Gradio keeps its own copies)."""
+    """One run's folder of PNGs, each written once. `result` writes a method's output: the
+    full-size PNG for download, `<stem>_<name>.png` with the provenance chunk (and, with
+    `mark`, the visible corner mark), and a preview for the page; `image` writes an image the
+    page shows (a preview, plain); `original` a plain full-size copy (the "Download all" ZIP's
+    input, reference and truth). Thread-safe: the gallery's worker threads write their own
+    results as they finish. `close` removes the folder (Gradio keeps its own copies).
 
-    def __init__(self, preview_side: int = PREVIEW_SIDE) -> None:
+    `settings` (method -> its options) is what each result's provenance chunk records when
+    `result` is given none."""
+
+    def __init__(self, stem: str = "photo", mark: bool = False,
+                 settings: dict[str, dict[str, Any]] | None = None,
+                 preview_side: int = PREVIEW_SIDE) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="recolor-"))
-        self.side = preview_side
+        (self.dir / "shown").mkdir()
+        self.stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)[:60] or "photo"
+        self.mark, self.settings, self.side = mark, settings or {}, preview_side
         self._lock = threading.Lock()
         self._paths: dict[str, str] = {}
-        self._n = 0
 
-    def _name(self, key: str, suffix: str) -> tuple[Path, bool]:
+    def _claim(self, key: str, path: Path) -> tuple[str, bool]:
+        """(the path of `key`, True if this call must write it): the first claim wins."""
         with self._lock:
             if key in self._paths:
-                return Path(self._paths[key]), False
-            self._n += 1
-            path = self.dir / f"{self._n}-{suffix}.png"
+                return self._paths[key], False
             self._paths[key] = str(path)
-            return path, True
+            return str(path), True
+
+    def _plain_name(self, label: str) -> str:
+        with self._lock:
+            return f"{len(self._paths)}-{re.sub(r'[^A-Za-z0-9_-]+', '_', label)[:40]}.png"
+
+    def known(self, key: str) -> str | None:
+        """The page image already written for `key`, if any."""
+        return self._paths.get(f"image:{key}")
 
     def image(self, key: str, rgb: np.ndarray | None) -> str | None:
         """A page image, as a preview PNG; the same `key` gives the same file, written once."""
         if rgb is None:
             return None
-        path, new = self._name(f"image:{key}", "shown")
+        path, new = self._claim(f"image:{key}", self.dir / "shown" / self._plain_name(key))
         if new:
             Image.fromarray(preview(rgb, self.side)).save(path, compress_level=COMPRESS_LEVEL)
-        return str(path)
+        return path
 
-    def result(self, method: str, rgb: np.ndarray,
-               settings: dict[str, Any] | None = None) -> tuple[str, str]:
-        """(preview path, full-size path) of `method`'s output; the full-size PNG carries the
-        provenance chunk. A result no larger than the preview is one file, used for both."""
-        full, _ = self._name(f"full:{method}", f"{method}-full")
-        save_png(rgb, full, method, settings, compress_level=COMPRESS_LEVEL)
+    def original(self, key: str, rgb: np.ndarray | None) -> str | None:
+        """A plain full-size PNG of `rgb`, written once per `key`."""
+        if rgb is None:
+            return None
+        path, new = self._claim(f"original:{key}", self.dir / self._plain_name(key))
+        if new:
+            Image.fromarray(rgb).save(path, compress_level=COMPRESS_LEVEL)
+        return path
+
+    def result(self, method: str, rgb: np.ndarray, settings: dict[str, Any] | None = None,
+               name: str = "") -> tuple[str, str]:
+        """(preview path, full-size path) of `method`'s output, named `<stem>_<name or
+        method>.png`. A result no larger than the preview is one file, used for both."""
+        name = f"{self.stem}_{name or method}"
+        full, new = self._claim(f"full:{name}", self.dir / f"{name}.png")
+        rgb = corner_mark(rgb) if self.mark else rgb  # the preview shows the mark too
+        if new:
+            settings = settings if settings is not None else self.settings.get(method)
+            save_png(rgb, full, method, settings, compress_level=COMPRESS_LEVEL)
         small = preview(rgb, self.side)
         if small is rgb:
-            return str(full), str(full)
-        shown, _ = self._name(f"preview:{method}", f"{method}-preview")
-        Image.fromarray(small).save(shown, compress_level=COMPRESS_LEVEL)
-        return str(shown), str(full)
+            return full, full
+        shown, new = self._claim(f"preview:{name}", self.dir / "shown" / f"{name}.png")
+        if new:
+            Image.fromarray(small).save(shown, compress_level=COMPRESS_LEVEL)
+        return shown, full
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -3,29 +3,26 @@ finish), one column per method (its header, its PNG with provenance, its scores)
 "Download all" ZIP with a `settings.json`.
 
 Data flow: photo array -> `Job` (gray, maybe restored; reference) -> `gallery.run_all` cells
-(arrays) -> `Files` (PNGs written once, with the provenance chunk) -> the column texts and the
+(arrays; each result written once by its worker, `outputs.RunFiles`: a preview for the page,
+the full-size PNG with the provenance chunk for download) -> the column texts and the
 ZIP here -> the UI.
 """
 from __future__ import annotations
 
 import json
-import re
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
-from PIL import Image
 
 from .color import gray_to_rgb, is_grayscale, luma
 from .errors import RecolorError
 from .gallery import Cell, restored, run_all
 from .images import load_image
 from .metrics import COLUMNS, LABELS, score
-from .provenance import save_png
+from .outputs import RunFiles, shared_image
 from .references import top_references
 from .registry import METHODS
 
@@ -35,42 +32,6 @@ READ_ME = ("**How to read this table:** the first column is what every method st
            "method: how it works, its time and, given the original, its scores (higher PSNR "
            "and SSIM, lower ΔE2000: closer; CF: colourfulness). Click a result to compare it "
            "with the input; ← → step through the five.")
-
-
-class Files:
-    """Each image of one run written to a PNG once (a run re-sends its table several times
-    while it streams). Results carry the provenance chunk (`recolor.provenance`) and, with
-    `mark`, the visible corner mark; inputs and placeholders are written plain."""
-
-    def __init__(self, stem: str = "photo", mark: bool = False) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="recolor-"))
-        self.stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)[:60] or "photo"
-        self.mark = mark
-        self.paths: dict[str, str] = {}
-
-    def result(self, cell: Cell, settings: dict[str, Any], name: str = "") -> str:
-        """The PNG of a finished method (`<stem>_<name or key>.png`), or of its placeholder."""
-        if not cell.ok:
-            return self.plain(f"{cell.key}-{cell.caption}", cell.image)
-        name = f"{self.stem}_{name or cell.key}"
-        if name not in self.paths:
-            path = self.dir / f"{name}.png"
-            save_png(cell.image, path, cell.key, settings, mark=self.mark)
-            self.paths[name] = str(path)
-        return self.paths[name]
-
-    def plain(self, name: str, image: np.ndarray | None) -> str | None:
-        """A PNG without provenance (the input, the reference, the truth, a placeholder)."""
-        if image is None:
-            return None
-        if name not in self.paths:
-            path = self.dir / f"{len(self.paths)}-{re.sub(r'[^A-Za-z0-9_-]+', '_', name)[:40]}.png"
-            Image.fromarray(image).save(path, compress_level=1)
-            self.paths[name] = str(path)
-        return self.paths[name]
-
-    def close(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def method_settings(options: dict[str, dict[str, Any]], restore: bool) -> dict[str, dict]:
@@ -200,25 +161,36 @@ def job(rgb: np.ndarray, ref: np.ndarray | None, options: dict[str, dict[str, An
 class Frame:
     """One update of a run: the cells so far, their PNG files and scores."""
     cells: list[Cell]
-    files: Files
+    files: RunFiles
     settings: dict[str, dict]
     scores: dict[str, dict]
     done: bool
 
-    def path(self, i: int) -> str:
-        return self.files.result(self.cells[i], self.settings[self.cells[i].key])
+    def path(self, i: int) -> str | None:
+        """The page image of column `i`: the result's preview (written by the worker that
+        made it), or its "running" / failure tile."""
+        c = self.cells[i]
+        if c.ok:
+            return c.preview
+        if c.error:
+            return self.files.image(f"{c.key}-{c.caption}", c.image)
+        return shared_image(f"{c.caption} {c.image.shape}", c.image)  # every run shows these
+
+    def full(self, i: int) -> str | None:
+        """The full-size PNG of column `i`'s result, for download (None before it exists)."""
+        return self.cells[i].full if self.cells[i].ok else None
 
 
 def frames(j: Job) -> Iterator[Frame]:
     """Run every method on `j`, one Frame each time a method finishes; the last has
     done=True. The PNGs are removed when the run ends (the UI has its own copies by then)."""
-    files = Files(j.stem, j.mark)
     settings = method_settings(j.options, j.restore)
+    files = RunFiles(j.stem, j.mark, settings)
     scores: dict[str, dict] = {}
     if j.truth is not None:
         scores["gray"] = scores_of(j.gray, j.truth, 0.0)
     try:
-        for cells in run_all(j.gray, j.ref, j.options):
+        for cells in run_all(j.gray, j.ref, j.options, files=files):
             for c in cells:
                 if j.truth is not None and c.ok and c.key not in scores:
                     scores[c.key] = scores_of(c.image, j.truth, c.seconds)
@@ -235,16 +207,15 @@ def status(j: Job, f: Frame) -> str:
     return text + ("\n\n" + "\n".join(f"- {x}" for x in failed) if failed else "")
 
 
-def input_files(j: Job, files: Files) -> dict[str, str | None]:
-    """The first column's PNGs (plain: no colours of ours in them)."""
-    return {"input": files.plain("input", j.gray), "reference": files.plain("reference", j.ref),
-            "truth": files.plain("ground truth", j.truth)}
+def input_files(j: Job, files: RunFiles) -> dict[str, str | None]:
+    """The first column's page images (previews, plain: no colours of ours in them)."""
+    return {"input": files.image("input", j.gray), "reference": files.image("reference", j.ref),
+            "truth": files.image("ground truth", j.truth)}
 
 
-def suggestion_files(j: Job, files: Files) -> list[str]:
+def suggestion_files(j: Job, files: RunFiles) -> list[str]:
     """The suggested references as served PNGs (each bank photo read once per run)."""
-    return [files.paths.get(c) or files.plain(c, load_image(c, "reference"))
-            for c in j.candidates]
+    return [files.known(c) or files.image(c, load_image(c, "reference")) for c in j.candidates]
 
 
 def gray_scores(f: Frame) -> str:
@@ -253,10 +224,11 @@ def gray_scores(f: Frame) -> str:
     return f"The input itself, as a baseline: {score_text(s)}" if s else ""
 
 
-def zip_all(j: Job, f: Frame, inputs: dict[str, str | None]) -> str:
-    """The "Download all" ZIP of a finished run, next to its PNGs."""
+def zip_all(j: Job, f: Frame) -> str:
+    """The "Download all" ZIP of a finished run (full-size PNGs), next to its PNGs."""
     doc = settings_doc(f.cells, f.settings, f.scores, j.stem, j.ref_name, j.mark)
-    results = {c.key: f.path(i) for i, c in enumerate(f.cells) if c.ok}
-    extras = {"input.png": inputs["input"], "reference.png": inputs["reference"],
-              "ground_truth.png": inputs["truth"]}
+    results = {c.key: f.full(i) for i, c in enumerate(f.cells) if c.ok}
+    extras = {"input.png": f.files.original("input", j.gray),
+              "reference.png": f.files.original("reference", j.ref),
+              "ground_truth.png": f.files.original("ground truth", j.truth)}
     return str(write_zip(f.files.dir / f"{j.stem}_recolor.zip", results, extras, doc))

@@ -139,6 +139,31 @@ def test_table_columns_zip_and_settings_for_a_colour_upload():
     assert len(ys) > 0 and ys.min() > h // 2 and xs.min() > w // 2
 
 
+def test_a_large_photo_shows_previews_and_downloads_full_size(tmp_path):
+    """Above the preview side (1024 px) the page shows previews, while each download, the
+    API's results and the ZIP are full size, and the results carry provenance."""
+    import io
+    import zipfile
+    big = Image.open(EX / "02_animal.jpg").convert("L").resize((1400, 1050), Image.BICUBIC)
+    big.save(tmp_path / "big.png")
+    n = len(METHODS)
+    for out in app.colorize_table(str(tmp_path / "big.png"), str(EX / "02_animal_ref.jpg"),
+                                  *_defaults()):  # files are read before the run removes them
+        shown = [Image.open(p).size for p in out[:n]]
+        downloads = [(Image.open(d["value"]).size, read_provenance(d["value"]))
+                     for d in out[3 * n:4 * n] if d["value"]]
+        zipped = out[-1]["value"] and Path(out[-1]["value"]).read_bytes()
+    assert shown == [(1024, 768)] * n
+    assert [meta["method"] for _, meta in downloads] == list(METHODS)
+    assert all(size == (1400, 1050) for size, _ in downloads)
+    z = zipfile.ZipFile(io.BytesIO(zipped))
+    assert Image.open(z.open("input.png")).size == (1400, 1050)
+    assert Image.open(z.open("big_pdf.png")).size == (1400, 1050)
+    gallery = _last(app.colorize_all(str(tmp_path / "big.png"), str(EX / "02_animal_ref.jpg"),
+                                     *_defaults()))[0]
+    assert all(image.shape[:2] == (1050, 1400) for image, _ in gallery)
+
+
 def test_restore_reaches_every_method():
     values = _defaults() + [True, False]
     photo, ref = str(EX / "07_cameraman.jpg"), str(EX / "07_cameraman_ref.jpg")
