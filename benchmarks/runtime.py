@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 # (label, RECOLOR_RUNTIME, RECOLOR_PRECISION)
 CONFIGS = [("torch", "torch", ""), ("ONNX Runtime", "onnxruntime", ""),
-           ("OpenVINO", "openvino", ""), ("OpenVINO f32", "openvino", "f32")]
+           ("OpenVINO", "openvino", ""), ("OpenVINO f32", "openvino", "f32"),
+           ("OpenVINO int8", "openvino", "int8")]
 NETWORKS = ("deoldify", "pix2pix")
 
 

@@ -69,11 +69,32 @@ def _model(method: str, load: Callable[[Path], torch.nn.Module]) -> torch.nn.Mod
             raise ModelUnavailable(f"model not available yet: none of "
                                    f"{', '.join(_FILES[method])} in {WEIGHTS}")
         try:
-            model = runtime.accelerate(load(path), path, channels=CHANNELS[method])
+            model = runtime.accelerate(load(path), path, channels=CHANNELS[method],
+                                       calibrate=_calibration(method))
         except Exception as e:  # noqa: BLE001 - a corrupt or mismatched file is the file's fault
             raise ModelUnavailable(f"cannot load {path.name}: {type(e).__name__}: {e}") from None
         _models[method] = model
         return model
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+CALIBRATION_PHOTOS = ("01_people.jpg", "02_animal.jpg", "04_street.jpg", "07_cameraman.jpg")
+
+
+def _calibration(method: str) -> Callable[[torch.nn.Module], None] | None:
+    """What an int8 network is calibrated on (`recolor.quantize`): the method colorizing
+    four of the examples (gray, at most 512 px a side) with its defaults; None without them."""
+    paths = [EXAMPLES / name for name in CALIBRATION_PHOTOS if (EXAMPLES / name).is_file()]
+    if not paths:
+        return None
+    colorize = {"pix2pix": p2p.colorize, "deoldify": dd.colorize}[method]
+
+    def run(model: torch.nn.Module) -> None:
+        from .color import gray_to_rgb, luma  # noqa: PLC0415
+        from .images import fit_within, load_image  # noqa: PLC0415
+        for path in paths:
+            colorize(model, gray_to_rgb(luma(fit_within(load_image(path, "photo"), 512))))
+    return run
 
 
 def pix2pix(rgb: np.ndarray, reference: np.ndarray | None = None,

@@ -282,19 +282,27 @@ def exported(model: nn.Module, weights: Path, channels: int, runtime: str) -> Pa
 
 def accelerate(model: nn.Module, weights: str | os.PathLike, channels: int,
                runtime: str | None = None, threads: int | None = None,
-               precision: str | None = None) -> nn.Module:
+               precision: str | None = None,
+               calibrate: Callable[[nn.Module], None] | None = None) -> nn.Module:
     """``model`` run by ``runtime`` (default: ``requested()``) as a ``Compiled`` stand-in, or
     ``model`` itself for ``torch``, a GPU model, or a runtime that is missing or fails to
     export (with a one-line notice). ``channels``: the network's input channels (pix2pix's L:
     1; DeOldify's RGB: 3). ``threads``: the runtime's threads (default: torch's).
-    ``precision``: OpenVINO's inference precision, default ``RECOLOR_PRECISION`` or the
-    CPU's own (bf16 where it has it); "f32" forces full precision."""
+    ``precision`` (default ``RECOLOR_PRECISION``): OpenVINO's inference precision, the CPU's
+    own by default (bf16 where it has it); "f32" forces full precision; "int8" runs an int8
+    network (``recolor.quantize``, calibrated by ``calibrate``), or bf16 with a notice where
+    it cannot be made."""
     runtime = runtime or requested()
-    precision = precision or os.environ.get("RECOLOR_PRECISION") or None
+    precision = (precision or os.environ.get("RECOLOR_PRECISION", "")).strip().lower() or None
+    if precision not in PRECISIONS:
+        raise ValueError(f"RECOLOR_PRECISION={precision!r}: choose one of "
+                         f"{', '.join(p for p in PRECISIONS if p)} (or leave it unset)")
     if runtime == "torch" or next(model.parameters()).device.type != "cpu":
         return model
     try:
         path = exported(model, Path(weights), channels, runtime)
+        if precision == "int8":
+            path, precision = int8(model, path, channels, runtime, calibrate), None
         runner = BACKENDS[runtime].load(path, threads or torch.get_num_threads(), precision)
     except ImportError as e:
         notice(f"{runtime} is not installed ({e.name or e}); running {Path(weights).name} in "
@@ -305,3 +313,26 @@ def accelerate(model: nn.Module, weights: str | os.PathLike, channels: int,
                "running it in PyTorch")
         return model
     return Compiled(model, runner, runtime, path)
+
+
+PRECISIONS = (None, "f32", "int8")
+
+
+def int8(model: nn.Module, path: Path, channels: int, runtime: str,
+         calibrate: Callable[[nn.Module], None] | None) -> Path:
+    """The int8 network for the export ``path``; ``path`` itself (bf16), with a notice,
+    where int8 cannot be made (not OpenVINO, no ``nncf``, nothing to calibrate on)."""
+    from . import quantize  # noqa: PLC0415
+    why = ("int8 needs RECOLOR_RUNTIME=openvino" if runtime != "openvino" else
+           "no calibration photos" if calibrate is None else "")
+    if not why:
+        try:
+            with _export_lock:
+                return quantize.quantized(model, path, channels, calibrate)
+        except ImportError as e:
+            why = f"{e.name or e} is not installed (pip install nncf)"
+        except ValueError as e:
+            why = str(e)
+    notice(f"cannot make an int8 {path.name.split('-')[0]} network ({why}); using the default "
+           "precision")
+    return path

@@ -270,6 +270,52 @@ def test_a_repeated_shape_gets_its_own_static_model(tmp_path, monkeypatch) -> No
     assert fast(torch.rand(1, 1, 72, 72)).shape == (1, 2, 72, 72)  # the dynamic model
 
 
+def _calibrate_tiny(model) -> None:
+    for side in (40, 48):
+        model(torch.rand(1, 1, side, side, generator=torch.Generator().manual_seed(side)))
+
+
+def test_int8_is_made_once_from_recorded_inputs_and_stays_close(cache) -> None:
+    """RECOLOR_PRECISION=int8: an int8 IR calibrated on what ``calibrate`` feeds the network,
+    cached beside the export (a second load makes nothing), its picture near torch's
+    (measured: 41-47 dB on the examples at 512²; the bound here: 35 dB)."""
+    model = P.load_generator(str(MNV2))
+    photo = (_gray_input(256, 1)[0, 0].numpy() * 127.5 + 127.5).astype(np.uint8)
+    calibrate = lambda m: P.colorize(m, photo)  # noqa: E731
+    fast = runtime.accelerate(model, MNV2, 1, "openvino", precision="int8", calibrate=calibrate)
+    assert "-int8-" in fast.path.name and fast.path.is_file()
+    assert "FakeQuantize" in fast.path.read_text()  # int8 convolutions
+    stamp = fast.path.stat().st_mtime_ns
+    again = runtime.accelerate(model, MNV2, 1, "openvino", precision="int8",
+                               calibrate=lambda m: pytest.fail("calibrated twice"))
+    assert again.path == fast.path and fast.path.stat().st_mtime_ns == stamp
+    want, got = P.colorize(model, photo), P.colorize(fast, photo)
+    assert 35 < psnr(got, want) < 80  # close, and not the f32 network
+
+
+def test_recorded_inputs_are_what_colorize_feeds() -> None:
+    from recolor import quantize
+    model = P.load_generator(str(MNV2))
+    seen = quantize.recorded_inputs(model, lambda m: P.colorize(m, np.zeros((100, 150), np.uint8)))
+    assert [x.shape for x in seen] == [(1, 1, 192, 288)]  # the working size, one pass
+
+
+def test_int8_without_nncf_or_photos_keeps_the_default_with_a_notice(tmp_path, monkeypatch,
+                                                                    capsys) -> None:
+    from importlib import metadata
+    w = tmp_path / "tiny.safetensors"
+    fast = runtime.accelerate(tiny(w), w, 1, "openvino", precision="int8", calibrate=None)
+    assert "-int8-" not in fast.path.name and "no calibration photos" in capsys.readouterr().err
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: (_ for _ in ()).throw(
+        metadata.PackageNotFoundError(name)) if name == "nncf" else real(name))
+    fast = runtime.accelerate(tiny(w), w, 1, "openvino", precision="int8",
+                              calibrate=_calibrate_tiny)
+    assert "-int8-" not in fast.path.name and "pip install nncf" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="RECOLOR_PRECISION"):
+        runtime.accelerate(tiny(w), w, 1, "openvino", precision="int4")
+
+
 def test_stem_is_kept_in_f32() -> None:
     """The exported IR marks the encoder's stem (the ops before a quarter of the input's
     resolution) to keep f32 under bf16 inference, and nothing deeper."""
