@@ -216,20 +216,25 @@ def _scale_uv(yuv: np.ndarray, gain: float, v_exponent: float = 1.0) -> None:
     if gain == 1:
         return
     # U and V are uint8: each channel's new value is a 256-entry table of its old one, computed
-    # with the same float32 arithmetic a per-pixel pass would use (512²: 1 ms against 9 ms)
-    u, v = yuv[..., 1], yuv[..., 2]
-    centre = (np.array([_mean(u), _mean(v)], np.float32) - 128.0 if gain > 1
+    # with the same float32 arithmetic a per-pixel pass would use (512²: 0.3 ms against 9 ms)
+    centre = (np.array(_means_uv(yuv), np.float32) - 128.0 if gain > 1
               else np.zeros(2, np.float32))
     levels = np.arange(256, dtype=np.float32)[:, None] - 128.0  # (256, 1)
     gains = np.array([gain, gain ** v_exponent], np.float32)
-    table = np.clip(np.rint((levels - centre) * gains + centre + 128.0), 0, 255).astype(np.uint8)
-    yuv[..., 1], yuv[..., 2] = table[u, 0], table[v, 1]
+    uv = np.clip(np.rint((levels - centre) * gains + centre + 128.0), 0, 255).astype(np.uint8)
+    table = np.concatenate([np.arange(256, dtype=np.uint8)[:, None], uv], 1)  # Y unchanged
+    if USE_OPENCV and yuv.flags.c_contiguous:
+        cv2.LUT(yuv, table[:, None, :], dst=yuv)
+    else:
+        yuv[..., 1], yuv[..., 2] = table[yuv[..., 1], 1], table[yuv[..., 2], 2]
 
 
-def _mean(channel: np.ndarray) -> float:
-    """The mean of a uint8 channel, from its histogram (exact, and fast for any size)."""
-    counts = np.bincount(channel.ravel(), minlength=256)
-    return float(counts @ np.arange(256)) / max(1, channel.size)
+def _means_uv(yuv: np.ndarray) -> tuple[float, float]:
+    """The mean U and V of a uint8 YUV image (exact sums)."""
+    if USE_OPENCV and yuv.flags.c_contiguous:
+        return cv2.mean(yuv)[1:3]
+    return tuple(float(np.bincount(yuv[..., c].ravel(), minlength=256) @ np.arange(256))
+                 / max(1, yuv[..., c].size) for c in (1, 2))
 
 
 def scale_chroma(rgb: np.ndarray, gain: float, v_exponent: float = 1.0) -> np.ndarray:
@@ -252,7 +257,10 @@ def keep_luma(color: np.ndarray, original: np.ndarray, gain: float = 1.0,
     A B/W photo is a luma image (the evaluation's gray is `luma(truth)`), so keeping its Y
     exactly, rather than its Lab L, gives back the photo when the result is grayed again.
     DeOldify's post-processing does this; pix2pix does it after its Lab prediction."""
-    yuv = rgb_to_yuv(original)
-    yuv[..., 1:] = rgb_to_yuv(color)[..., 1:]
+    yuv = rgb_to_yuv(color)
+    if USE_OPENCV:  # the original's Y into channel 0, without a strided NumPy copy
+        cv2.mixChannels([rgb_to_yuv(original)], [yuv], [0, 0])
+    else:
+        yuv[..., 0] = rgb_to_yuv(original)[..., 0]
     _scale_uv(yuv, gain, v_exponent)
     return yuv_to_rgb(yuv)

@@ -78,13 +78,14 @@ def _model(method: str, load: Callable[[Path], torch.nn.Module]) -> torch.nn.Mod
 
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-CALIBRATION_PHOTOS = ("01_people.jpg", "02_animal.jpg", "04_street.jpg", "07_cameraman.jpg")
 
 
 def _calibration(method: str) -> Callable[[torch.nn.Module], None] | None:
-    """What an int8 network is calibrated on (`recolor.quantize`): the method colorizing
-    four of the examples (gray, at most 512 px a side) with its defaults; None without them."""
-    paths = [EXAMPLES / name for name in CALIBRATION_PHOTOS if (EXAMPLES / name).is_file()]
+    """What an int8 network is calibrated on (`recolor.quantize`): the method colorizing the
+    14 example photos (gray, at most 512 px a side) with its defaults; None without them.
+    Four of them gave activation ranges too narrow for the rarer, stronger colours (pix2pix's
+    colourfulness 2.1 below torch's on the examples, against 0.6 with all 14)."""
+    paths = sorted(EXAMPLES.glob("*.jpg"))
     if not paths:
         return None
     colorize = {"pix2pix": p2p.colorize, "deoldify": dd.colorize}[method]
