@@ -61,17 +61,16 @@ class RunFiles:
         self._lock = threading.Lock()
         self._paths: dict[str, str] = {}
 
-    def _claim(self, key: str, path: Path) -> tuple[str, bool]:
-        """(the path of `key`, True if this call must write it): the first claim wins."""
+    def _claim(self, key: str, folder: Path, name: str = "") -> tuple[str, bool]:
+        """(the path of `key`, True if this call must write it): the first claim wins. Without
+        `name` the file is numbered in claim order and named after `key`."""
         with self._lock:
             if key in self._paths:
                 return self._paths[key], False
-            self._paths[key] = str(path)
-            return str(path), True
-
-    def _plain_name(self, label: str) -> str:
-        with self._lock:
-            return f"{len(self._paths)}-{re.sub(r'[^A-Za-z0-9_-]+', '_', label)[:40]}.png"
+            label = re.sub(r"[^A-Za-z0-9_-]+", "_", key.split(":", 1)[-1])[:40]
+            path = str(folder / (name or f"{len(self._paths)}-{label}.png"))
+            self._paths[key] = path
+            return path, True
 
     def known(self, key: str) -> str | None:
         """The page image already written for `key`, if any."""
@@ -81,7 +80,7 @@ class RunFiles:
         """A page image, as a preview PNG; the same `key` gives the same file, written once."""
         if rgb is None:
             return None
-        path, new = self._claim(f"image:{key}", self.dir / "shown" / self._plain_name(key))
+        path, new = self._claim(f"image:{key}", self.dir / "shown")
         if new:
             Image.fromarray(preview(rgb, self.side)).save(path, compress_level=COMPRESS_LEVEL)
         return path
@@ -90,7 +89,7 @@ class RunFiles:
         """A plain full-size PNG of `rgb`, written once per `key`."""
         if rgb is None:
             return None
-        path, new = self._claim(f"original:{key}", self.dir / self._plain_name(key))
+        path, new = self._claim(f"original:{key}", self.dir)
         if new:
             Image.fromarray(rgb).save(path, compress_level=COMPRESS_LEVEL)
         return path
@@ -100,7 +99,7 @@ class RunFiles:
         """(preview path, full-size path) of `method`'s output, named `<stem>_<name or
         method>.png`. A result no larger than the preview is one file, used for both."""
         name = f"{self.stem}_{name or method}"
-        full, new = self._claim(f"full:{name}", self.dir / f"{name}.png")
+        full, new = self._claim(f"full:{name}", self.dir, f"{name}.png")
         rgb = corner_mark(rgb) if self.mark else rgb  # the preview shows the mark too
         if new:
             settings = settings if settings is not None else self.settings.get(method)
@@ -108,7 +107,7 @@ class RunFiles:
         small = preview(rgb, self.side)
         if small is rgb:
             return full, full
-        shown, new = self._claim(f"preview:{name}", self.dir / "shown" / f"{name}.png")
+        shown, new = self._claim(f"preview:{name}", self.dir / "shown", f"{name}.png")
         if new:
             Image.fromarray(small).save(shown, compress_level=COMPRESS_LEVEL)
         return shown, full

@@ -34,3 +34,16 @@ def test_run_files_write_once_full_size_with_provenance():
     finally:
         files.close()
     assert not files.dir.exists()
+
+
+def test_run_files_name_each_key_once_across_threads():
+    from concurrent.futures import ThreadPoolExecutor
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    files = RunFiles()
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            paths = list(pool.map(lambda i: files.image(f"tile {i % 20}", rgb), range(200)))
+        assert len(set(paths)) == 20  # one file per key, never two keys on one file
+        assert all(Image.open(p).size == (8, 8) for p in set(paths))
+    finally:
+        files.close()
