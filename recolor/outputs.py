@@ -86,9 +86,12 @@ class RunFiles:
         return path
 
     def original(self, key: str, rgb: np.ndarray | None) -> str | None:
-        """A plain full-size PNG of `rgb`, written once per `key`."""
+        """A plain full-size PNG of `rgb`, written once per `key`; for an image no larger than
+        the preview, its page image (`image`), which is then the same file."""
         if rgb is None:
             return None
+        if preview(rgb, self.side) is rgb:
+            return self.image(key, rgb)
         path, new = self._claim(f"original:{key}", self.dir)
         if new:
             Image.fromarray(rgb).save(path, compress_level=COMPRESS_LEVEL)
